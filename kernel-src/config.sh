@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# config.sh FLAVOUR TREE OBJDIR: write OBJDIR/.config for a zcg kernel flavour
+# and check that every option of our fragments survived olddefconfig.
+#   test    tinyconfig + kvm_guest + guest.config + debug.config (CI's kernel)
+#   bench   tinyconfig + kvm_guest + guest.config, no debug options
+#   distro  Debian's own 6.12 amd64 config + zcg.config (what hosts install)
+. "$(dirname "$0")/../scripts/common.sh"
+. "$ZCG_TOP/kernel-src/pin.env"
+
+flavour=$1
+tree=$(realpath "$2")
+obj=$(realpath -m "$3")
+cfgdir=$ZCG_TOP/kernel-src/configs
+mkdir -p "$obj"
+
+case $flavour in
+test) frags=("$cfgdir/guest.config" "$cfgdir/debug.config" "$cfgdir/test.config") ;;
+bench) frags=("$cfgdir/guest.config" "$cfgdir/bench.config") ;;
+distro) frags=("$cfgdir/zcg.config" "$cfgdir/distro.config") ;;
+*) die "unknown flavour '$flavour' (test, bench or distro)" ;;
+esac
+
+mk() { make -s -C "$tree" O="$obj" ARCH=x86_64 "$@" >&2; }
+
+if [ "$flavour" = distro ]; then
+	deb=$ZCG_CACHE/kernel/$LINUX_SOURCE_VERSION/$LINUX_CONFIG_PKG.deb
+	if [ ! -f "$deb" ]; then
+		tmp=$(mktemp -d "$ZCG_CACHE/kernel/dl.XXXXXX")
+		chmod 755 "$tmp"
+		(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$LINUX_CONFIG_PKG=$LINUX_SOURCE_VERSION" >&2) ||
+			die "$LINUX_CONFIG_PKG=$LINUX_SOURCE_VERSION is not in the apt index (see kernel-src/pin.env)"
+		mv "$tmp"/*.deb "$deb"
+		rmdir "$tmp"
+	fi
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -xO --wildcards './usr/src/linux-config-*/config.amd64_none_amd64.xz' |
+		xz -d > "$obj/.config"
+else
+	mk tinyconfig
+	frags=("$tree/kernel/configs/kvm_guest.config" "${frags[@]}")
+fi
+
+(cd "$obj" && "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" .config "${frags[@]}" >/dev/null)
+mk olddefconfig
+
+# Every option our own fragments set must be in the final config.
+bad=0
+for f in "${frags[@]}"; do
+	case $f in "$cfgdir"/*) ;; *) continue ;; esac
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*) want=$line ;;
+		'# CONFIG_'*' is not set') want=$line ;;
+		*) continue ;;
+		esac
+		opt=${want#\# }
+		opt=${opt%%[= ]*}
+		got=$(grep -E "^(# )?$opt[= ]" "$obj/.config" || echo "# $opt is not set")
+		if [ "$got" != "$want" ]; then
+			log "$flavour: $(basename "$f") wants '$want', got '$got'"
+			bad=1
+		fi
+	done < "$f"
+done
+[ "$bad" = 0 ] || die "$flavour config lost options of our fragments"
+log "$flavour config ok: $obj/.config"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build and the tests need (idempotent).
+. "$(dirname "$0")/common.sh"
+pkgs=(
+	# kernel build and packaging
+	build-essential bc flex bison libssl-dev libelf-dev cpio kmod rsync
+	xz-utils zstd python3 git ccache dpkg-dev fakeroot rpm debhelper
+	# guest tests
+	qemu-system-x86 mmdebstrap e2fsprogs apt-utils
+	# man pages and script lint
+	mandoc groff shellcheck
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+[ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"
+log "installing build dependencies: ${missing[*]}"
+apt-get update -qq >&2
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
