@@ -47,6 +47,7 @@ mk olddefconfig
 bad=0
 for f in "${frags[@]}"; do
 	case $f in "$cfgdir"/*) ;; *) continue ;; esac
+	frag=${f##*/}
 	while IFS= read -r line; do
 		case $line in
 		CONFIG_*=*) want=$line ;;
@@ -55,9 +56,9 @@ for f in "${frags[@]}"; do
 		esac
 		opt=${want#\# }
 		opt=${opt%%[= ]*}
-		got=$(grep -E "^(# )?$opt[= ]" "$obj/.config" || echo "# $opt is not set")
+		got=$(grep -E "^(# )?${opt}[= ]" "$obj/.config" || echo "# $opt is not set")
 		if [ "$got" != "$want" ]; then
-			log "$flavour: $(basename "$f") wants '$want', got '$got'"
+			log "$flavour: $frag wants '$want', got '$got'"
 			bad=1
 		fi
 	done < "$f"
