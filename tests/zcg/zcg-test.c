@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "zcg-test.h"
+
+const char *zt_case;
+
+void zt_skip_exit(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("skip: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	exit(T_EXIT_SKIP);
+}
+
+static socklen_t zt_loopback(int family, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		return sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*a);
+	}
+}
+
+int zt_socket_pair(int family, int type, int *tx, int *rx)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = zt_loopback(family, &ss);
+	int srv, c, one = 1;
+
+	srv = socket(family, type | SOCK_CLOEXEC, 0);
+	if (srv < 0)
+		return -errno;
+	if (bind(srv, (struct sockaddr *)&ss, len) ||
+	    getsockname(srv, (struct sockaddr *)&ss, &len))
+		goto err;
+	c = socket(family, type | SOCK_CLOEXEC, 0);
+	if (c < 0)
+		goto err;
+	if (type == SOCK_STREAM) {
+		if (listen(srv, 8) || connect(c, (struct sockaddr *)&ss, len)) {
+			close(c);
+			goto err;
+		}
+		*rx = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+		close(srv);
+		if (*rx < 0) {
+			close(c);
+			return -errno;
+		}
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	} else {
+		if (connect(c, (struct sockaddr *)&ss, len)) {
+			close(c);
+			goto err;
+		}
+		*rx = srv;
+	}
+	*tx = c;
+	return 0;
+err:
+	c = -errno;
+	close(srv);
+	return c;
+}
+
+int zt_recv_all(int fd, void *buf, size_t len, int type)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, ZT_WAIT_MS) != 1)
+			return -ETIMEDOUT;
+		r = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EPIPE;
+		got += r;
+		if (type == SOCK_DGRAM)
+			break;
+	}
+	return (int)got;
+}
+
+void zt_fill(void *buf, size_t len, unsigned seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed * 31 + i * 7 + (i >> 8));
+}
+
+static int zt_wait_one(struct io_uring *ring, struct zt_cqe *out, int ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000LL,
+	};
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret)
+		return ret;
+	out->user_data = cqe->user_data;
+	out->res = cqe->res;
+	out->flags = cqe->flags;
+	io_uring_cqe_seen(ring, cqe);
+	return 0;
+}
+
+int zt_drain(struct io_uring *ring, struct zt_cqe *out, int max, int ms)
+{
+	int n = 0;
+
+	while (n < max && !zt_wait_one(ring, &out[n], ms))
+		n++;
+	return n;
+}
+
+int zt_collect(struct io_uring *ring, struct zt_cqe *out, int max, int want)
+{
+	int n = 0;
+
+	while (n < want && n < max && !zt_wait_one(ring, &out[n], ZT_WAIT_MS))
+		n++;
+	if (n < want)
+		return n;
+	return n + zt_drain(ring, out + n, max - n, ZT_QUIET_MS);
+}
+
+void zt_print_cqes(const struct zt_cqe *c, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "  cqe %d: user_data=0x%llx res=%d flags=0x%x\n",
+			i, (unsigned long long)c[i].user_data, c[i].res,
+			c[i].flags);
+}
+
+void zt_require_zc_cqe_skip(void)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	struct zt_cqe c[4];
+	char buf[16] = "probe";
+	int tx, rx, ret, n;
+
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret)
+		zt_skip_exit("io_uring_queue_init: %s", strerror(-ret));
+	ret = zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx);
+	if (ret) {
+		fprintf(stderr, "socket pair: %s\n", strerror(-ret));
+		exit(T_EXIT_FAIL);
+	}
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc(sqe, tx, buf, sizeof(buf), 0, 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = 1;
+	io_uring_submit(&ring);
+	n = zt_drain(&ring, c, 4, 1000);
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	if (n >= 1 && !(c[0].flags & IORING_CQE_F_NOTIF) && c[0].res == -EINVAL)
+		zt_skip_exit("kernel rejects IOSQE_CQE_SKIP_SUCCESS on zero-copy sends (not a zcg kernel)");
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared helpers of the zcg regression tests: sockets over loopback, CQE
+ * collection with timeouts, and checks that report the failing line.
+ * Each test is a standalone program that exits T_EXIT_PASS, T_EXIT_FAIL or
+ * T_EXIT_SKIP (77, with the reason on stdout), as liburing's tests do.
+ */
+#ifndef ZCG_TEST_H
+#define ZCG_TEST_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <liburing.h>
+
+enum {
+	T_EXIT_PASS = 0,
+	T_EXIT_FAIL = 1,
+	T_EXIT_SKIP = 77,
+};
+
+/* Longest wait for a CQE that must come, and for one that must not. */
+#define ZT_WAIT_MS	5000
+#define ZT_QUIET_MS	200
+
+#define ZT_MAX_CQES	4096
+
+struct zt_cqe {
+	__u64	user_data;
+	__s32	res;
+	__u32	flags;
+};
+
+extern const char *zt_case;
+
+/* Fail the current case: print where and why, return T_EXIT_FAIL. */
+#define zt_check(cond, ...) do {					\
+	if (!(cond)) {							\
+		fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__,	\
+			__LINE__, zt_case ? zt_case : "-", #cond);	\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		return T_EXIT_FAIL;					\
+	}								\
+} while (0)
+
+/* Run a case function; return from the caller unless it passed. */
+#define zt_run(name, call) do {						\
+	int __r;							\
+	zt_case = (name);						\
+	__r = (call);							\
+	if (__r != T_EXIT_PASS)						\
+		return __r;						\
+	printf("ok %s\n", zt_case);					\
+} while (0)
+
+void zt_skip_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* A connected pair over loopback: SOCK_STREAM (TCP) or SOCK_DGRAM (UDP). */
+int zt_socket_pair(int family, int type, int *tx, int *rx);
+/* Read exactly len bytes from a stream (or one datagram) into buf. */
+int zt_recv_all(int fd, void *buf, size_t len, int type);
+void zt_fill(void *buf, size_t len, unsigned seed);
+
+/*
+ * Collect CQEs until `want` have arrived (waiting up to ZT_WAIT_MS for each),
+ * then make sure nothing else arrives within ZT_QUIET_MS. Returns the number
+ * collected (which may be more or fewer than want).
+ */
+int zt_collect(struct io_uring *ring, struct zt_cqe *out, int max, int want);
+/* Collect whatever arrives within ms milliseconds. */
+int zt_drain(struct io_uring *ring, struct zt_cqe *out, int max, int ms);
+void zt_print_cqes(const struct zt_cqe *c, int n);
+
+/*
+ * Does the running kernel accept IOSQE_CQE_SKIP_SUCCESS on zero-copy sends?
+ * Exits with T_EXIT_SKIP (and says why) if the kernel has no zero-copy send
+ * at all or rejects the flag, i.e. it is not a zcg kernel.
+ */
+void zt_require_zc_cqe_skip(void);
+
+#endif
