@@ -191,3 +191,29 @@ void zt_require_zc_cqe_skip(void)
 	if (n >= 1 && !(c[0].flags & IORING_CQE_F_NOTIF) && c[0].res == -EINVAL)
 		zt_skip_exit("kernel rejects IOSQE_CQE_SKIP_SUCCESS on zero-copy sends (not a zcg kernel)");
 }
+
+void zt_require_zcg(void)
+{
+	struct io_uring ring;
+	bool ok;
+	int ret;
+
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret)
+		zt_skip_exit("io_uring_queue_init: %s", strerror(-ret));
+	ok = io_uring_check_zc_notif_groups(&ring);
+	io_uring_queue_exit(&ring);
+	if (!ok)
+		zt_skip_exit("kernel lacks IORING_FEAT_ZC_NOTIF_GROUPS (not a zcg kernel)");
+}
+
+int zt_find(const struct zt_cqe *c, int n, __u64 user_data, bool notif)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].user_data == user_data &&
+		    !!(c[i].flags & IORING_CQE_F_NOTIF) == notif)
+			return i;
+	return -1;
+}

@@ -80,5 +80,9 @@ void zt_print_cqes(const struct zt_cqe *c, int n);
  * at all or rejects the flag, i.e. it is not a zcg kernel.
  */
 void zt_require_zc_cqe_skip(void);
+/* Exit with T_EXIT_SKIP unless the kernel sets IORING_FEAT_ZC_NOTIF_GROUPS. */
+void zt_require_zcg(void);
+/* Find the CQE with this user_data and no IORING_CQE_F_NOTIF (or -1). */
+int zt_find(const struct zt_cqe *c, int n, __u64 user_data, bool notif);
 
 #endif

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every bad group input gets its exact error, exactly one CQE, sends
+ * nothing, and does not join or seal a generation (DESIGN.md 2.4):
+ * zc_group 0, SQE bytes 60..63 set, FLUSH without GROUP, group flags on
+ * non-zero-copy opcodes, COMBINE_CQE with a group, the cap on live groups
+ * (-ENOSPC) and on the members of a generation (-EOVERFLOW).
+ */
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "zcg-test.h"
+
+#define LEN		256
+#define GROUPS_MAX	4096
+
+static char buf[LEN];
+static int tx, rx;
+
+static int nothing_received(void)
+{
+	ssize_t r = recv(rx, buf, sizeof(buf), MSG_DONTWAIT);
+
+	zt_check(r < 0 && errno == EAGAIN, "receiver got %zd bytes", r);
+	return T_EXIT_PASS;
+}
+
+static int recv_n(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		zt_check(zt_recv_all(rx, buf, LEN, SOCK_DGRAM) == LEN,
+			 "datagram %d missing", i);
+	return nothing_received();
+}
+
+/* Submit one SQE and expect exactly one CQE with res err and flags 0. */
+static int expect_reject(struct io_uring *ring, struct io_uring_sqe *sqe,
+			 int err)
+{
+	struct zt_cqe c[4];
+	int n;
+
+	sqe->user_data = 0x5a5a;
+	zt_check(io_uring_submit(ring) == 1, "submit");
+	n = zt_collect(ring, c, 4, 1);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1, "%d CQEs, want 1", n);
+	zt_check(c[0].res == err, "res %d, want %d", c[0].res, err);
+	zt_check(c[0].flags == 0, "flags 0x%x", c[0].flags);
+	return nothing_received();
+}
+
+static int test_fields(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe;
+
+	zt_case = "zc_group 0";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 0, true);
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "bytes 60..63 set";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 3, true);
+	sqe->__zc_group_pad = 1;
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "FLUSH without GROUP";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc(sqe, tx, buf, LEN, 0, IORING_SEND_ZC_GROUP_FLUSH);
+	sqe->zc_group = 3;
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "zc_group without GROUP";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc(sqe, tx, buf, LEN, 0, 0);
+	sqe->zc_group = 3;
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "COMBINE_CQE with GROUP";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0,
+				    IORING_SEND_ZC_COMBINE_CQE, 3, true);
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "group flags on IORING_OP_SEND";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send(sqe, tx, buf, LEN, 0);
+	io_uring_sqe_set_zc_group(sqe, 3, true);
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "group flags on IORING_OP_SENDMSG";
+	{
+		static struct iovec iov = { .iov_base = buf, .iov_len = LEN };
+		static struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		sqe = io_uring_get_sqe(ring);
+		io_uring_prep_sendmsg(sqe, tx, &msg, 0);
+		io_uring_sqe_set_zc_group(sqe, 3, false);
+		if (expect_reject(ring, sqe, -EINVAL))
+			return T_EXIT_FAIL;
+	}
+
+	zt_case = "group flags on IORING_OP_NOP";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_zc_group(sqe, 3, true);
+	sqe->user_data = 0x5a5a;
+	/* nop ignores ioprio on 6.12; it must at least not post a group CQE */
+	zt_check(io_uring_submit(ring) == 1, "submit");
+	{
+		struct zt_cqe c[4];
+		int n = zt_collect(ring, c, 4, 1);
+
+		zt_check(n == 1 && !(c[0].flags & IORING_CQE_F_NOTIF),
+			 "nop with group flags: %d CQEs", n);
+	}
+	return T_EXIT_PASS;
+}
+
+/*
+ * A rejected member joins nothing: after members 1 and 2 of group 21, a
+ * FLUSH with a bad buffer index fails at prep, and the next flush still
+ * seals a generation of exactly 3.
+ */
+static int test_rejected_not_member(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe;
+	struct zt_cqe c[8];
+	int n;
+
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 21, false);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 21, false);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group_fixed(sqe, tx, buf, LEN, 0, 0, 99, 21, true);
+	sqe->user_data = 0xbad;
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 21, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = 0x600d;
+	zt_check(io_uring_submit(ring) == 4, "submit");
+	if (recv_n(3))
+		return T_EXIT_FAIL;
+	n = zt_collect(ring, c, 8, 2);
+	if (n != 2)
+		zt_print_cqes(c, n);
+	zt_check(n == 2, "%d CQEs, want the rejection and the group", n);
+	zt_check(c[0].user_data == 0xbad && c[0].res == -EFAULT &&
+		 c[0].flags == 0, "rejected flush CQE");
+	zt_check(c[1].user_data == 0x600d && c[1].res == 3 &&
+		 c[1].flags == IORING_CQE_F_NOTIF, "group CQE res %d", c[1].res);
+	return T_EXIT_PASS;
+}
+
+/*
+ * GROUPS_MAX live groups (each with an open generation) fit; one more is
+ * -ENOSPC with nothing sent. Flushing one frees its group and makes room.
+ */
+static int test_group_cap(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct zt_cqe *c;
+	int i, n, done = 0;
+
+	c = calloc(GROUPS_MAX + 8, sizeof(*c));
+	zt_check(c, "calloc");
+	zt_check(!io_uring_queue_init(1024, &ring, 0), "ring init");
+	while (done < GROUPS_MAX) {
+		for (i = 0; i < 512 && done < GROUPS_MAX; i++, done++) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0,
+						    1000 + done, false);
+			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		}
+		zt_check(io_uring_submit(&ring) == i, "submit");
+		if (recv_n(i))
+			return T_EXIT_FAIL;
+	}
+	n = zt_drain(&ring, c, GROUPS_MAX + 8, ZT_QUIET_MS);
+	if (n)
+		zt_print_cqes(c, n > 4 ? 4 : n);
+	zt_check(n == 0, "%d CQEs for open generations", n);
+
+	zt_case = "live group cap";
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 999999, true);
+	if (expect_reject(&ring, sqe, -ENOSPC))
+		return T_EXIT_FAIL;
+	/* an existing group still takes members */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 1000, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = 0x1000;
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	if (recv_n(1))
+		return T_EXIT_FAIL;
+	n = zt_collect(&ring, c, 8, 1);
+	zt_check(n == 1 && c[0].user_data == 0x1000 && c[0].res == 2,
+		 "flush of a live group");
+	/* its group is gone once posted: a new group fits again */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 999999, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = 0x2000;
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	if (recv_n(1))
+		return T_EXIT_FAIL;
+	n = zt_collect(&ring, c, 8, 1);
+	zt_check(n == 1 && c[0].user_data == 0x2000 && c[0].res == 1,
+		 "new group after one was freed");
+	/* teardown with GROUPS_MAX - 1 open generations: nothing leaks */
+	io_uring_queue_exit(&ring);
+	free(c);
+	return T_EXIT_PASS;
+}
+
+/*
+ * The member cap of a generation: non-flushing members past it fail with
+ * -EOVERFLOW and send nothing; a flush still seals the full generation.
+ * Only reachable on kernels built with CONFIG_IO_URING_ZC_GROUP_TEST_LIMITS
+ * (the zcg test flavour), where the cap is 4096.
+ */
+static int test_member_cap(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct zt_cqe c[600];
+	int joined = 0, i, n, k, err = 0;
+
+	zt_check(!io_uring_queue_init(1024, &ring, 0), "ring init");
+	while (!err && joined < (1 << 17)) {
+		for (i = 0; i < 512; i++) {
+			sqe = io_uring_get_sqe(&ring);
+			/* bad fd: joins at prep, fails at issue, sends nothing */
+			io_uring_prep_send_zc_group(sqe, 1000, buf, LEN, 0, 0,
+						    77, false);
+			sqe->user_data = i;
+		}
+		zt_check(io_uring_submit(&ring) == 512, "submit");
+		n = zt_collect(&ring, c, 600, 512);
+		zt_check(n == 512, "%d CQEs for 512 members", n);
+		for (k = 0; k < n; k++) {
+			if (c[k].res == -EBADF && c[k].flags == 0) {
+				joined++;
+				continue;
+			}
+			zt_check(c[k].res == -EOVERFLOW && c[k].flags == 0,
+				 "member CQE res %d flags 0x%x", c[k].res,
+				 c[k].flags);
+			err++;
+		}
+	}
+	if (!err) {
+		io_uring_queue_exit(&ring);
+		printf("skip: member cap not reachable (kernel without CONFIG_IO_URING_ZC_GROUP_TEST_LIMITS)\n");
+		return T_EXIT_SKIP;
+	}
+	/* the flush takes the last place */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 77, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = 0xf1;
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	if (recv_n(1))
+		return T_EXIT_FAIL;
+	n = zt_collect(&ring, c, 8, 1);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1 && c[0].user_data == 0xf1 &&
+		 c[0].res == joined + 1 && c[0].flags == IORING_CQE_F_NOTIF,
+		 "flush of a full generation: res %d, want %d", c[0].res,
+		 joined + 1);
+	printf("member cap: %d members + 1 flush\n", joined);
+	io_uring_queue_exit(&ring);
+	return T_EXIT_PASS;
+}
+
+int main(void)
+{
+	struct io_uring ring;
+	int ret;
+
+	zt_require_zcg();
+	if (zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx))
+		return T_EXIT_FAIL;
+	if (io_uring_queue_init(16, &ring, 0))
+		return T_EXIT_FAIL;
+	ret = test_fields(&ring);
+	if (ret)
+		return ret;
+	zt_run("rejected flush is no member", test_rejected_not_member(&ring));
+	io_uring_queue_exit(&ring);
+	zt_run("live group cap", test_group_cap());
+	zt_run("generation member cap", test_member_cap());
+	return T_EXIT_PASS;
+}

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Notification groups (DESIGN.md 2.4): IORING_SEND_ZC_GROUP and
+ * IORING_SEND_ZC_GROUP_FLUSH, alone and with IOSQE_CQE_SKIP_SUCCESS,
+ * IORING_SEND_ZC_NOTIF_USER_DATA, IORING_SEND_ZC_REPORT_USAGE, fixed
+ * buffers, SENDMSG_ZC, several sockets, TCP/UDP, IPv4/IPv6, DEFER_TASKRUN
+ * rings, links, failing members and out-of-order buffer release.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "zcg-test.h"
+
+#define LEN		4096
+#define MAXM		64
+#define UD(i)		(0x6000ULL + (i))
+#define UD_NOTIF	0xabcdef00ULL
+#define UD_NOP		0x7777ULL
+
+static char txbuf[MAXM][LEN] __attribute__((aligned(4096)));
+static char rxbuf[MAXM * LEN];
+
+static int ring_init(struct io_uring *ring, bool defer)
+{
+	struct iovec iov = { .iov_base = txbuf, .iov_len = sizeof(txbuf) };
+	unsigned flags = defer ? IORING_SETUP_DEFER_TASKRUN |
+				 IORING_SETUP_SINGLE_ISSUER : 0;
+	int ret;
+
+	ret = io_uring_queue_init(256, ring, flags);
+	if (ret)
+		return ret;
+	return io_uring_register_buffers(ring, &iov, 1);
+}
+
+enum how { SEND, SENDMSG, FIXED, NR_HOW };
+
+static struct msghdr msgs[MAXM];
+static struct iovec iovs[MAXM];
+
+/* Queue member i of group g: LEN bytes of txbuf[i] on fd. */
+static struct io_uring_sqe *member(struct io_uring *ring, enum how how, int fd,
+				   int i, __u32 g, bool flush, bool skip)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	switch (how) {
+	case SEND:
+		io_uring_prep_send_zc_group(sqe, fd, txbuf[i], LEN, 0, 0, g,
+					    flush);
+		break;
+	case FIXED:
+		io_uring_prep_send_zc_group_fixed(sqe, fd, txbuf[i], LEN, 0, 0,
+						  0, g, flush);
+		break;
+	default:
+		iovs[i].iov_base = txbuf[i];
+		iovs[i].iov_len = LEN;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_iov = &iovs[i];
+		msgs[i].msg_iovlen = 1;
+		io_uring_prep_sendmsg_zc_group(sqe, fd, &msgs[i], 0, g, flush);
+		break;
+	}
+	if (skip)
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = UD(i);
+	return sqe;
+}
+
+static int check_group_cqe(const struct zt_cqe *c, __u64 ud, unsigned count)
+{
+	zt_check(c->user_data == ud, "group CQE user_data 0x%llx, want 0x%llx",
+		 (unsigned long long)c->user_data, (unsigned long long)ud);
+	zt_check(c->flags == IORING_CQE_F_NOTIF, "group CQE flags 0x%x",
+		 c->flags);
+	zt_check((unsigned)c->res == count, "group CQE res %d, want %u",
+		 c->res, count);
+	return T_EXIT_PASS;
+}
+
+/*
+ * n members on one socket, the last one flushing: n main CQEs (F_MORE only
+ * on the flusher) or none with CQE_SKIP, and exactly one group CQE.
+ */
+static int test_basic(int family, int type, enum how how, bool defer,
+		      bool skip, int n)
+{
+	struct io_uring ring;
+	struct zt_cqe c[MAXM * 2 + 4];
+	int tx, rx, i, got, want = skip ? 1 : n + 1, k;
+	struct io_uring_cqe ucqe;
+
+	zt_check(!ring_init(&ring, defer), "ring init");
+	zt_check(!zt_socket_pair(family, type, &tx, &rx), "socket pair");
+	for (i = 0; i < n; i++) {
+		zt_fill(txbuf[i], LEN, i);
+		member(&ring, how, tx, i, 7, i == n - 1, skip);
+	}
+	zt_check(io_uring_submit(&ring) == n, "submit");
+	for (i = 0; i < n; i++) {
+		got = zt_recv_all(rx, rxbuf, LEN, type);
+		zt_check(got == LEN, "member %d: received %d", i, got);
+		zt_check(!memcmp(rxbuf, txbuf[i], LEN), "member %d data", i);
+	}
+	got = zt_collect(&ring, c, MAXM * 2 + 4, want);
+	if (got != want)
+		zt_print_cqes(c, got);
+	zt_check(got == want, "%d CQEs, want %d", got, want);
+	for (i = 0; i < got; i++) {
+		if (c[i].flags & IORING_CQE_F_NOTIF)
+			continue;
+		zt_check(c[i].res == LEN, "main CQE res %d", c[i].res);
+		if (c[i].user_data == UD(n - 1))
+			zt_check(c[i].flags & IORING_CQE_F_MORE,
+				 "flusher main CQE without F_MORE");
+		else
+			zt_check(!(c[i].flags & IORING_CQE_F_MORE),
+				 "member main CQE has F_MORE");
+	}
+	k = zt_find(c, got, UD(n - 1), true);
+	zt_check(k >= 0, "no group CQE");
+	zt_check(k == got - 1, "group CQE is not the last CQE");
+	if (check_group_cqe(&c[k], UD(n - 1), n))
+		return T_EXIT_FAIL;
+	ucqe.res = c[k].res;
+	zt_check(io_uring_cqe_zc_group_count(&ucqe) == (unsigned)n,
+		 "io_uring_cqe_zc_group_count");
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+/* The group CQE takes the flusher's IORING_SEND_ZC_NOTIF_USER_DATA. */
+static int test_notif_user_data(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct zt_cqe c[16];
+	int tx, rx, i, n;
+
+	zt_check(!ring_init(&ring, false), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
+	for (i = 0; i < 4; i++) {
+		sqe = member(&ring, SEND, tx, i, 9, i == 3, true);
+		io_uring_sqe_set_notif_user_data(sqe, UD_NOTIF + i);
+	}
+	zt_check(io_uring_submit(&ring) == 4, "submit");
+	for (i = 0; i < 4; i++)
+		zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	n = zt_collect(&ring, c, 16, 1);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1, "%d CQEs", n);
+	if (check_group_cqe(&c[0], UD_NOTIF + 3, 4))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+/* Members on several sockets (TCP/UDP, IPv4/IPv6) in one group. */
+static int test_sockets(bool skip)
+{
+	static const int fam[4] = { AF_INET, AF_INET6, AF_INET, AF_INET6 };
+	static const int typ[4] = { SOCK_STREAM, SOCK_STREAM, SOCK_DGRAM,
+				    SOCK_DGRAM };
+	struct io_uring ring;
+	struct zt_cqe c[64];
+	int tx[4], rx[4], i, n, want = skip ? 1 : 17;
+
+	zt_check(!ring_init(&ring, true), "ring init");
+	for (i = 0; i < 4; i++)
+		zt_check(!zt_socket_pair(fam[i], typ[i], &tx[i], &rx[i]), "pair");
+	for (i = 0; i < 16; i++)
+		member(&ring, i % NR_HOW, tx[i % 4], i, 0xffffffffu, i == 15,
+		       skip);
+	zt_check(io_uring_submit(&ring) == 16, "submit");
+	for (i = 0; i < 16; i++)
+		zt_check(zt_recv_all(rx[i % 4], rxbuf, LEN, typ[i % 4]) == LEN,
+			 "recv %d", i);
+	n = zt_collect(&ring, c, 64, want);
+	if (n != want)
+		zt_print_cqes(c, n);
+	zt_check(n == want, "%d CQEs, want %d", n, want);
+	if (check_group_cqe(&c[n - 1], UD(15), 16))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	for (i = 0; i < 4; i++) {
+		close(tx[i]);
+		close(rx[i]);
+	}
+	return T_EXIT_PASS;
+}
+
+/* Several groups, members interleaved, each flushed: one CQE per group. */
+static int test_interleaved(void)
+{
+	struct io_uring ring;
+	struct zt_cqe c[64];
+	int tx, rx, i, n, g, counts[8] = { 0 }, last[8];
+
+	zt_check(!ring_init(&ring, false), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
+	for (i = 0; i < 40; i++) {
+		g = (i * 5 + i / 8) % 8;
+		counts[g]++;
+		last[g] = i;
+	}
+	for (i = 0; i < 40; i++) {
+		g = (i * 5 + i / 8) % 8;
+		member(&ring, SEND, tx, i, 100 + g, last[g] == i, true);
+	}
+	zt_check(io_uring_submit(&ring) == 40, "submit");
+	for (i = 0; i < 40; i++)
+		zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	n = zt_collect(&ring, c, 64, 8);
+	if (n != 8)
+		zt_print_cqes(c, n);
+	zt_check(n == 8, "%d CQEs, want one per group", n);
+	for (g = 0; g < 8; g++) {
+		i = zt_find(c, n, UD(last[g]), true);
+		zt_check(i >= 0, "no CQE for group %d", g);
+		if (check_group_cqe(&c[i], UD(last[g]), counts[g]))
+			return T_EXIT_FAIL;
+	}
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+/*
+ * Generations of a group post in flush order. Generation 1 is sealed while
+ * its flusher waits for room on a full TCP connection (its buffer cannot be
+ * released before the receiver reads); generation 2, on another socket, is
+ * sealed after it and released at once. Its CQE must wait for generation 1.
+ */
+static int test_order(bool defer)
+{
+	static char fill[1 << 16];
+	int small = 4096, tx1, rx1, tx2, rx2, n, got, total = 0;
+	struct io_uring ring;
+	struct zt_cqe c[16];
+
+	zt_check(!ring_init(&ring, defer), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx1, &rx1), "pair");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx2, &rx2), "pair");
+	setsockopt(tx1, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(rx1, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	fcntl(tx1, F_SETFL, O_NONBLOCK);
+	while (send(tx1, fill, sizeof(fill), 0) > 0)
+		;
+	/* generation 1: one member then a flusher, both stuck on tx1 */
+	member(&ring, SEND, tx1, 0, 5, false, true);
+	member(&ring, SEND, tx1, 1, 5, true, true);
+	/* generation 2: released as soon as sent */
+	member(&ring, SEND, tx2, 2, 5, false, true);
+	member(&ring, SEND, tx2, 3, 5, true, true);
+	zt_check(io_uring_submit(&ring) == 4, "submit");
+	zt_check(zt_recv_all(rx2, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	zt_check(zt_recv_all(rx2, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	n = zt_drain(&ring, c, 16, 500);
+	if (n)
+		zt_print_cqes(c, n);
+	zt_check(n == 0, "generation 2 posted before generation 1 (%d CQEs)", n);
+
+	/* drain the stuck connection: generation 1 completes, then 2 */
+	while (total < 1 << 20) {
+		got = recv(rx1, fill, sizeof(fill), MSG_DONTWAIT);
+		if (got <= 0) {
+			n = zt_drain(&ring, c, 16, 100);
+			if (n)
+				break;
+			continue;
+		}
+		total += got;
+	}
+	while (recv(rx1, fill, sizeof(fill), MSG_DONTWAIT) > 0)
+		;
+	n += zt_collect(&ring, c + n, 16 - n, n >= 2 ? 0 : 2 - n);
+	if (n != 2)
+		zt_print_cqes(c, n);
+	zt_check(n == 2, "%d CQEs, want the two generations", n);
+	if (check_group_cqe(&c[0], UD(1), 2) || check_group_cqe(&c[1], UD(3), 2))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx1);
+	close(rx1);
+	close(tx2);
+	close(rx2);
+	return T_EXIT_PASS;
+}
+
+/*
+ * A member that fails (send on a reset connection, or a bad fd) still
+ * counts in its generation; its error CQE is posted, without F_MORE.
+ */
+static int test_failing_member(bool skip)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct io_uring ring;
+	struct zt_cqe c[16];
+	struct pollfd pfd;
+	int tx, rx, btx, brx, n, i, want;
+
+	zt_check(!ring_init(&ring, false), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &btx, &brx), "pair");
+	setsockopt(brx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(brx);
+	pfd.fd = btx;
+	pfd.events = POLLIN;
+	zt_check(poll(&pfd, 1, ZT_WAIT_MS) == 1, "no RST");
+
+	member(&ring, SEND, tx, 0, 3, false, skip);
+	member(&ring, SEND, btx, 1, 3, false, skip);	/* reset connection */
+	member(&ring, SEND, 1000, 2, 3, false, skip);	/* bad fd */
+	member(&ring, SEND, tx, 3, 3, true, skip);
+	zt_check(io_uring_submit(&ring) == 4, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	want = skip ? 3 : 5;
+	n = zt_collect(&ring, c, 16, want);
+	if (n != want)
+		zt_print_cqes(c, n);
+	zt_check(n == want, "%d CQEs, want %d", n, want);
+	i = zt_find(c, n, UD(1), false);
+	zt_check(i >= 0 && (c[i].res == -ECONNRESET || c[i].res == -EPIPE),
+		 "reset member CQE");
+	zt_check(!(c[i].flags & IORING_CQE_F_MORE), "failed member has F_MORE");
+	i = zt_find(c, n, UD(2), false);
+	zt_check(i >= 0 && c[i].res == -EBADF && c[i].flags == 0,
+		 "bad fd member CQE");
+	i = zt_find(c, n, UD(3), true);
+	zt_check(i == n - 1, "group CQE missing or not last");
+	if (check_group_cqe(&c[i], UD(3), 4))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	close(btx);
+	return T_EXIT_PASS;
+}
+
+/* A grouped send linked to a nop: the link continues on the send result. */
+static int test_link(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct zt_cqe c[16];
+	int tx, rx, n;
+
+	zt_check(!ring_init(&ring, false), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
+	sqe = member(&ring, SEND, tx, 0, 4, false, true);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_nop(sqe);
+	sqe->user_data = UD_NOP;
+	member(&ring, SEND, tx, 1, 4, true, true);
+	zt_check(io_uring_submit(&ring) == 3, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	n = zt_collect(&ring, c, 16, 2);
+	if (n != 2)
+		zt_print_cqes(c, n);
+	zt_check(n == 2, "%d CQEs, want nop + group", n);
+	zt_check(zt_find(c, n, UD_NOP, false) >= 0, "no nop CQE");
+	zt_check(c[zt_find(c, n, UD_NOP, false)].res == 0, "nop res");
+	n = zt_find(c, n, UD(1), true);
+	zt_check(n >= 0, "no group CQE");
+	if (check_group_cqe(&c[n], UD(1), 2))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+/*
+ * IORING_NOTIF_USAGE_ZC_COPIED in a group CQE: set iff a member asked for
+ * IORING_SEND_ZC_REPORT_USAGE and that member's data was copied. Whether
+ * loopback copies is measured with an ungrouped send first.
+ */
+static int test_report_usage(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct zt_cqe c[16];
+	int tx, rx, n, i;
+	bool copied;
+
+	zt_check(!ring_init(&ring, false), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
+
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc(sqe, tx, txbuf[0], LEN, 0,
+			      IORING_SEND_ZC_REPORT_USAGE);
+	sqe->user_data = UD(0);
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_STREAM) == LEN, "recv");
+	n = zt_collect(&ring, c, 16, 2);
+	zt_check(n == 2 && (c[1].flags & IORING_CQE_F_NOTIF), "ungrouped");
+	copied = c[1].res & IORING_NOTIF_USAGE_ZC_COPIED;
+
+	/* no member asks: the count alone */
+	for (i = 0; i < 3; i++)
+		member(&ring, SEND, tx, i, 11, i == 2, true);
+	zt_check(io_uring_submit(&ring) == 3, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, 3 * LEN, SOCK_STREAM) == 3 * LEN, "recv");
+	n = zt_collect(&ring, c, 16, 1);
+	zt_check(n == 1, "%d CQEs", n);
+	if (check_group_cqe(&c[0], UD(2), 3))
+		return T_EXIT_FAIL;
+
+	/* one member asks */
+	for (i = 0; i < 3; i++) {
+		sqe = member(&ring, SEND, tx, i, 11, i == 2, true);
+		if (i == 1)
+			sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+	}
+	zt_check(io_uring_submit(&ring) == 3, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, 3 * LEN, SOCK_STREAM) == 3 * LEN, "recv");
+	n = zt_collect(&ring, c, 16, 1);
+	zt_check(n == 1, "%d CQEs", n);
+	zt_check(c[0].flags == IORING_CQE_F_NOTIF, "flags");
+	zt_check((c[0].res & ~IORING_NOTIF_USAGE_ZC_COPIED) == 3, "count %d",
+		 c[0].res);
+	zt_check(!!(c[0].res & IORING_NOTIF_USAGE_ZC_COPIED) == copied,
+		 "ZC_COPIED %d, an ungrouped send says %d",
+		 !!(c[0].res & IORING_NOTIF_USAGE_ZC_COPIED), copied);
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+int main(void)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	static const char *hows[] = { "send", "sendmsg", "fixed" };
+	char name[128];
+	int f, t, h, d, s;
+
+	zt_require_zcg();
+
+	for (f = 0; f < 2; f++)
+	for (t = 0; t < 2; t++)
+	for (h = 0; h < NR_HOW; h++)
+	for (d = 0; d < 2; d++)
+	for (s = 0; s < 2; s++) {
+		snprintf(name, sizeof(name), "basic %s %s %s%s%s",
+			 fams[f] == AF_INET ? "ipv4" : "ipv6",
+			 types[t] == SOCK_STREAM ? "tcp" : "udp", hows[h],
+			 d ? " defer_taskrun" : "", s ? " cqe_skip" : "");
+		zt_run(name, test_basic(fams[f], types[t], h, d, s, 8));
+	}
+	zt_run("single member flushing", test_basic(AF_INET, SOCK_DGRAM, SEND,
+						   false, false, 1));
+	zt_run("32 members cqe_skip", test_basic(AF_INET, SOCK_STREAM, SEND,
+						 true, true, 32));
+	zt_run("notif_user_data on the flusher", test_notif_user_data());
+	zt_run("several sockets", test_sockets(false));
+	zt_run("several sockets cqe_skip", test_sockets(true));
+	zt_run("interleaved groups", test_interleaved());
+	zt_run("flush order", test_order(false));
+	zt_run("flush order defer_taskrun", test_order(true));
+	zt_run("failing members", test_failing_member(false));
+	zt_run("failing members cqe_skip", test_failing_member(true));
+	zt_run("linked member", test_link());
+	zt_run("report_usage aggregation", test_report_usage());
+	return T_EXIT_PASS;
+}

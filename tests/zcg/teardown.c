@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ring teardown with sends in flight (DESIGN.md 2.4): open generations,
+ * sealed generations whose buffers are still held by a full TCP
+ * connection, combined and plain zero-copy sends waiting for room. Closing
+ * the ring, or the task exiting without closing it, must free everything
+ * without a hang; the guest's kmemleak scan after the suite, KASAN and
+ * lockdep check that nothing leaked or was used after being freed.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "zcg-test.h"
+
+#define LEN	4096
+
+static char buf[16][LEN];
+static char fill[1 << 16];
+
+/* Fill a TCP connection so that further sends wait for the receiver. */
+static int stuck_pair(int *tx, int *rx)
+{
+	int small = 4096;
+
+	if (zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx))
+		return -1;
+	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	fcntl(*tx, F_SETFL, O_NONBLOCK);
+	while (send(*tx, fill, sizeof(fill), 0) > 0)
+		;
+	fcntl(*tx, F_SETFL, 0);
+	return 0;
+}
+
+/* Queue everything that can be in flight; returns after submitting. */
+static int load(struct io_uring *ring, int utx, int stx)
+{
+	struct io_uring_sqe *sqe;
+	int i;
+
+	/* open generations in groups 1..8, buffers released */
+	for (i = 0; i < 8; i++) {
+		sqe = io_uring_get_sqe(ring);
+		io_uring_prep_send_zc_group(sqe, utx, buf[i], LEN, 0, 0, i + 1,
+					    false);
+	}
+	/* group 20: sealed generation stuck behind the full connection */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, stx, buf[8], LEN, 0, 0, 20, false);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, stx, buf[9], LEN, 0, 0, 20, true);
+	/* group 20 again: a later sealed generation, released, waiting in order */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, utx, buf[10], LEN, 0, 0, 20, true);
+	/* group 21: open generation with a stuck member */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc_group(sqe, stx, buf[11], LEN, 0, 0, 21, false);
+	/* a combined and a plain send waiting for room */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc(sqe, stx, buf[12], LEN, 0,
+			      IORING_SEND_ZC_COMBINE_CQE);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send_zc(sqe, stx, buf[13], LEN, 0, 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	zt_check(io_uring_submit(ring) == 14, "submit");
+	return T_EXIT_PASS;
+}
+
+static int test_close(bool defer)
+{
+	struct io_uring ring;
+	int utx, urx, stx, srx;
+
+	zt_check(!io_uring_queue_init(64, &ring, defer ?
+			IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER : 0),
+		 "ring");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &utx, &urx), "pair");
+	zt_check(!stuck_pair(&stx, &srx), "stuck pair");
+	if (load(&ring, utx, stx))
+		return T_EXIT_FAIL;
+	usleep(100000);
+	/* close the ring first, then let the stuck buffers go */
+	io_uring_queue_exit(&ring);
+	close(srx);
+	close(stx);
+	close(utx);
+	close(urx);
+	return T_EXIT_PASS;
+}
+
+/* The task exits with the ring and the sockets still open. */
+static int test_exit(bool defer)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	zt_check(pid >= 0, "fork");
+	if (!pid) {
+		struct io_uring ring;
+		int utx, urx, stx, srx;
+
+		if (io_uring_queue_init(64, &ring, defer ?
+				IORING_SETUP_DEFER_TASKRUN |
+				IORING_SETUP_SINGLE_ISSUER : 0) ||
+		    zt_socket_pair(AF_INET, SOCK_DGRAM, &utx, &urx) ||
+		    stuck_pair(&stx, &srx) || load(&ring, utx, stx))
+			_exit(1);
+		usleep(100000);
+		_exit(0);
+	}
+	zt_check(waitpid(pid, &status, 0) == pid, "waitpid");
+	zt_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "child status 0x%x", status);
+	return T_EXIT_PASS;
+}
+
+int main(void)
+{
+	int i;
+
+	zt_require_zcg();
+	for (i = 0; i < 3; i++) {
+		zt_run("close ring with sends in flight", test_close(false));
+		zt_run("close defer_taskrun ring with sends in flight",
+		       test_close(true));
+		zt_run("task exit with sends in flight", test_exit(false));
+		zt_run("task exit, defer_taskrun ring", test_exit(true));
+	}
+	/* give deferred ring teardown time to run before kmemleak scans */
+	sleep(2);
+	return T_EXIT_PASS;
+}
