@@ -36,8 +36,8 @@ host_mirror() {
 		uri=$(awk -v pat="$pat" '
 			/^URIs:/ { u = $2 }
 			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i ~ "^" pat "$") s = 1 }
-			/^$/ { if (u != "" && s) { print u; exit } u = ""; s = 0 }
-			END { if (u != "" && s) print u }' "$f")
+			/^$/ { if (u != "" && s) { print u; done = 1; exit } u = ""; s = 0 }
+			END { if (!done && u != "" && s) print u }' "$f")
 		[ -n "$uri" ] && { echo "$uri"; return 0; }
 	done
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do

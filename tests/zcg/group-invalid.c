@@ -242,7 +242,8 @@ static int test_member_cap(void)
 	struct zt_cqe c[600];
 	int joined = 0, i, n, k, err = 0;
 
-	zt_check(!io_uring_queue_init(1024, &ring, 0), "ring init");
+	zt_check(!io_uring_queue_init(1024, &ring, IORING_SETUP_SUBMIT_ALL),
+		 "ring init");
 	while (!err && joined < (1 << 17)) {
 		for (i = 0; i < 512; i++) {
 			sqe = io_uring_get_sqe(&ring);
@@ -298,7 +299,8 @@ int main(void)
 	zt_require_zcg();
 	if (zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx))
 		return T_EXIT_FAIL;
-	if (io_uring_queue_init(16, &ring, 0))
+	/* SUBMIT_ALL: a rejected SQE must not hold back the ones after it */
+	if (io_uring_queue_init(16, &ring, IORING_SETUP_SUBMIT_ALL))
 		return T_EXIT_FAIL;
 	ret = test_fields(&ring);
 	if (ret)

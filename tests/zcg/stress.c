@@ -27,7 +27,7 @@
 #define MAXREQ		(1 << 20)
 #define NOTIF_BIT	(1ULL << 62)
 
-enum kind { PLAIN, COMBINE, MEMBER, INVALID };
+enum kind { PLAIN = 1, COMBINE, MEMBER, INVALID };
 
 struct req {
 	unsigned char kind, skip, flush, got_main, more, notifs, done;
@@ -200,7 +200,8 @@ int main(void)
 	zt_require_zcg();
 	reqs = calloc(MAXREQ, sizeof(*reqs));
 	if (!reqs || io_uring_queue_init(256, &ring, IORING_SETUP_DEFER_TASKRUN |
-					 IORING_SETUP_SINGLE_ISSUER) ||
+					 IORING_SETUP_SINGLE_ISSUER |
+					 IORING_SETUP_SUBMIT_ALL) ||
 	    io_uring_register_buffers(&ring, &iov, 1))
 		return T_EXIT_FAIL;
 	for (i = 0; i < NSOCK; i++) {

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Host unit tests: no guest, no io_uring kernel needed. Prints one line per
+# check, "PASS name" or "FAIL name", then "host: N passed, N failed"; the
+# details of a failure go to stderr. Exits non-zero if anything failed.
+#
+#   - liburing-fetch         liburing-fork/fetch.sh: pinned source + series apply
+#   - builds:<patch>         the library builds at every patch of the series
+#   - liburing-uapi:<item>   the fork's io_uring.h against DESIGN.md section 2
+#   - kernel-uapi:<item>     the same checks on the kernel tree's uapi header
+#   - helper:<lang>          io_uring_check_zc_notif_groups(), inline and ffi
+#   - soname:<lib>           liburing.so.2 / liburing-ffi.so.2
+#   - symver:<map>           upstream version nodes unchanged (vs zcg-base)
+#   - symver-defs:<lib>      version definitions of the built libraries
+#   - version:<what>         pkg-config, rpm and deb versions agree
+#   - man:<page>             mandoc -Tlint and groff -ww clean
+#   - shellcheck:<script>    every shell script of the repository
+#   - kernel-distro-config   our options survive olddefconfig (make target)
+#   - no-upstream-copies     no repository file is a copy of an upstream file
+. "$(dirname "$0")/../../scripts/common.sh"
+set +e
+
+here=$ZCG_TOP/tests/host
+scratch=$ZCG_BUILD/host-tests
+logs=$scratch/logs
+rm -rf "$logs"
+mkdir -p "$logs"
+. "$ZCG_TOP/liburing-fork/pin.env"
+CC=${CC:-gcc}
+CXX=${CXX:-g++}
+npass=0
+nfail=0
+
+pass() { echo "PASS $1"; npass=$((npass + 1)); }
+# fail NAME [LOG]: the log, if any, is shown on stderr.
+fail() {
+	echo "FAIL $1"
+	nfail=$((nfail + 1))
+	if [ -n "${2:-}" ] && [ -s "$2" ]; then
+		echo "--- $1:" >&2
+		sed 's/^/    /' "$2" >&2
+	fi
+}
+logname() { echo "$logs/${1//[^A-Za-z0-9._+-]/_}.log"; }
+# check NAME CMD...: PASS if CMD succeeds; its output is kept in a log.
+check() {
+	local name=$1 lg
+	shift
+	lg=$(logname "$name")
+	if "$@" > "$lg" 2>&1; then pass "$name"; else fail "$name" "$lg"; fi
+}
+# import PREFIX CMD...: CMD prints "PASS x"/"FAIL x" lines of its own.
+import() {
+	local prefix=$1 lg st rest nf=0
+	shift
+	lg=$(logname "${prefix}run")
+	"$@" > "$lg" 2>&1
+	local rc=$?
+	while read -r st rest; do
+		case $st in
+		PASS) pass "$prefix$rest" ;;
+		FAIL) fail "$prefix$rest"; nf=$((nf + 1)) ;;
+		esac
+	done < "$lg"
+	if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then fail "${prefix}exit-status" "$lg"; fi
+}
+
+# --- liburing fork -------------------------------------------------------
+tree=
+fetch_log=$(logname liburing-fetch)
+if tree=$(bash "$ZCG_TOP/liburing-fork/fetch.sh" 2> "$fetch_log"); then
+	pass liburing-fetch
+else
+	fail liburing-fetch "$fetch_log"
+	tree=
+fi
+
+# build_at COMMIT DIR: configure and build the library of COMMIT in DIR,
+# reusing DIR when it already holds a build of the same source tree.
+build_at() {
+	local commit=$1 dir=$2 key
+	key=$(git -C "$tree" rev-parse "$commit^{tree}") || return 1
+	[ -f "$dir/.zcg-built" ] && [ "$(cat "$dir/.zcg-built")" = "$key" ] && return 0
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	git -C "$tree" archive "$commit" | tar -x -C "$dir" || return 1
+	(cd "$dir" && ./configure && make -C src -j2 && make liburing.pc liburing-ffi.pc) || return 1
+	echo "$key" > "$dir/.zcg-built"
+}
+
+lib=
+if [ -n "$tree" ]; then
+	mapfile -t commits < <(git -C "$tree" rev-list --reverse zcg-base..HEAD)
+	mapfile -t patches < <(sed -e '/^#/d' -e '/^$/d' "$ZCG_TOP/liburing-fork/patches/series")
+	keep=()
+	for i in "${!commits[@]}"; do
+		name=${patches[$i]:-commit-$((i + 1))}
+		dir=$scratch/builds/$((i + 1))
+		keep+=("$((i + 1))")
+		check "builds:$name" build_at "${commits[$i]}" "$dir"
+	done
+	# Drop builds of patches that left the series.
+	for d in "$scratch"/builds/*; do
+		[ -d "$d" ] || continue
+		case " ${keep[*]} " in *" ${d##*/} "*) ;; *) rm -rf "$d" ;; esac
+	done
+	n=${#commits[@]}
+	if [ "$n" -eq 0 ]; then
+		check "builds:pristine" build_at HEAD "$scratch/builds/0"
+		lib=$scratch/builds/0
+	elif [ -f "$scratch/builds/$n/.zcg-built" ]; then
+		lib=$scratch/builds/$n
+	fi
+fi
+
+# uapi_checks PREFIX HEADER: compile abi.c against HEADER and import its checks.
+uapi_checks() {
+	local prefix=$1 header=$2 incdir=$3 bin=$scratch/abi-${1%:}
+	if check "${prefix}compile" "$CC" -std=gnu11 -Wall -Wextra -Werror \
+		${incdir:+-I"$incdir"} -DZCG_UAPI_HEADER="$header" \
+		-o "$bin" "$here/abi.c"; then :; fi
+	[ -x "$bin" ] && import "$prefix" "$bin"
+	rm -f "$bin"
+}
+
+if [ -n "$lib" ]; then
+	uapi_checks liburing-uapi: '<liburing/io_uring.h>' "$lib/src/include"
+
+	ffi=$(echo "$lib"/src/liburing-ffi.so.2.*)
+	helper_c() {
+		"$CC" -std=gnu11 -Wall -Wextra -Werror -I"$lib/src/include" \
+			-DZCG_FFI_LIB="\"$ffi\"" -o "$scratch/helper-c" "$here/helper.c" -ldl &&
+			"$scratch/helper-c"
+	}
+	helper_cxx() {
+		"$CXX" -std=c++20 -x c++ -Wall -Wextra -I"$lib/src/include" \
+			-o "$scratch/helper-cxx" "$here/helper.c" && "$scratch/helper-cxx"
+	}
+	check helper:c helper_c
+	check helper:c++20 helper_cxx
+
+	soname() { readelf -d "$1" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'; }
+	check soname:liburing test "$(soname "$lib"/src/liburing.so.2.*)" = liburing.so.2
+	check soname:liburing-ffi test "$(soname "$ffi")" = liburing-ffi.so.2
+
+	for m in liburing.map liburing-ffi.map; do
+		git -C "$tree" show "zcg-base:src/$m" > "$scratch/base-$m" 2>/dev/null
+		check "symver:$m" python3 "$here/mapcmp.py" "$scratch/base-$m" "$tree/src/$m"
+	done
+	# The built libraries define exactly the nodes of their maps.
+	verdefs() {
+		objdump -p "$1" | awk '/^Version definitions:/ { on = 1; next }
+			on && NF == 0 { exit } on && NF >= 4 && $2 != "0x01" { print $4 }' | sort
+	}
+	mapnodes() { grep -oE '^[A-Za-z0-9_.]+[[:space:]]*\{' "$1" | tr -d ' \t{' | sort; }
+	check symver-defs:liburing diff <(verdefs "$lib"/src/liburing.so.2.*) <(mapnodes "$tree/src/liburing.map")
+	check symver-defs:liburing-ffi diff <(verdefs "$ffi") <(mapnodes "$tree/src/liburing-ffi.map")
+
+	pcver=$(sed -n 's/^Version: //p' "$lib/liburing.pc")
+	rpmver=$(awk '$1 == "Version:" { print $2; exit }' "$ZCG_TOP/packaging/rpm/liburing.spec")
+	debver=$(dpkg-parsechangelog -l "$ZCG_TOP/packaging/debian/changelog" -SVersion 2>/dev/null)
+	up=$LIBURING_UPSTREAM_VERSION
+	version_pc() { case $pcver in "$up"+zcg*) ;; *) echo "liburing.pc: $pcver"; return 1 ;; esac; }
+	version_deb() {
+		case $debver in "$up"-*+zcg*) ;; *) echo "changelog: $debver"; return 1 ;; esac
+		dpkg --compare-versions "$debver" gt "$up-1"
+	}
+	check version:pkgconfig version_pc
+	check version:rpm test "$rpmver" = "$pcver"
+	check version:deb version_deb
+fi
+
+# --- man pages -----------------------------------------------------------
+# mandoc's style messages count, except the lower-case title that liburing
+# (and man-pages 6) use for every page.
+man_clean() {
+	local out
+	out=$({ mandoc -Tlint -W style "$1" 2>&1 |
+		grep -v 'STYLE: lower case character in document title'
+		groff -man -ww -z "$1" 2>&1; })
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+for p in "$ZCG_TOP"/man/*.[37]; do
+	[ -f "$p" ] && check "man:${p##*/}" man_clean "$p"
+done
+if [ -n "$tree" ]; then
+	check "man:fork/io_uring_prep_send_zc.3" man_clean "$tree/man/io_uring_prep_send_zc.3"
+fi
+
+# --- shell scripts -------------------------------------------------------
+mapfile -t scripts < <(cd "$ZCG_TOP" && git ls-files -co --exclude-standard |
+	while read -r f; do
+		[ -f "$f" ] || continue
+		case $f in
+		*.sh) echo "$f" ;;
+		*) head -n1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba)?sh( |$)|^# shellcheck shell=' && echo "$f" ;;
+		esac
+	done)
+for s in "${scripts[@]}"; do
+	check "shellcheck:$s" shellcheck "$ZCG_TOP/$s"
+done
+
+# --- kernel --------------------------------------------------------------
+check kernel-distro-config make -s -C "$ZCG_TOP" kernel-distro-config
+ktree=$ZCG_BUILD/kernel/linux
+if [ -f "$ktree/include/uapi/linux/io_uring.h" ]; then
+	uapi_checks kernel-uapi: "\"$ktree/include/uapi/linux/io_uring.h\"" ""
+fi
+
+# --- hard rule: no upstream file in the repository -----------------------
+# Git blob ids of the repository's files (>= 256 bytes: tiny files such as
+# "3.0 (quilt)" coincide by nature) against the pristine upstream trees.
+upstream_copies() {
+	local t found=0
+	(cd "$ZCG_TOP" && git ls-files -co --exclude-standard |
+		while read -r f; do
+			[ -f "$f" ] && [ "$(stat -c %s "$f")" -ge 256 ] &&
+				printf '%s %s\n' "$(git hash-object "$f")" "$f"
+		done) |
+		sort > "$scratch/repo-blobs"
+	for t in "$tree" "$ktree"; do
+		[ -n "$t" ] || continue
+		git -C "$t" rev-parse -q --verify zcg-base >/dev/null 2>&1 || continue
+		git -C "$t" ls-tree -r zcg-base | awk '{ print $3 }' | sort -u > "$scratch/up-blobs"
+		if join -o 1.2 "$scratch/repo-blobs" "$scratch/up-blobs" | grep .; then
+			echo "(identical to files of $t at zcg-base)"
+			found=1
+		fi
+	done
+	return "$found"
+}
+check no-upstream-copies upstream_copies
+
+echo "host: $npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
