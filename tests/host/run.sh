@@ -16,6 +16,8 @@
 #   - shellcheck:<script>    every shell script of the repository
 #   - kernel-distro-config   our options survive olddefconfig (make target)
 #   - no-upstream-copies     no repository file is a copy of an upstream file
+#   - host-kernel:<test>     each zcg test on this host's kernel: skips with a
+#                            reason on a stock kernel, passes on a zcg kernel
 . "$(dirname "$0")/../../scripts/common.sh"
 set +e
 
@@ -198,6 +200,35 @@ mapfile -t scripts < <(cd "$ZCG_TOP" && git ls-files -co --exclude-standard |
 for s in "${scripts[@]}"; do
 	check "shellcheck:$s" shellcheck "$ZCG_TOP/$s"
 done
+
+# --- the zcg tests on this host's kernel ----------------------------------
+# The same binaries must run on a stock kernel: there every zcg test skips
+# (exit 77) and says why; on a zcg kernel it passes. Never a failure.
+host_kernel_tests() {
+	local d=$scratch/zcg-tests t rc out
+	rm -rf "$d"
+	mkdir -p "$d/lib"
+	cp "$ZCG_TOP"/tests/zcg/*.[ch] "$ZCG_TOP"/tests/zcg/Makefile "$d"/
+	ln -sf "$(ls "$lib"/src/liburing.so.2.*)" "$d/lib/liburing.so.2"
+	make -s -C "$d" LIBURING="$lib" >&2 || { echo "FAIL build"; return 1; }
+	for t in "$d"/*.t; do
+		out=$(cd "$d" && LD_LIBRARY_PATH=$d/lib timeout 600 "$t" 2>&1)
+		rc=$?
+		case $rc in
+		0) echo "PASS ${t##*/} (ran on $(uname -r))" ;;
+		77) if grep -q 'skip: ' <<< "$out"; then
+			echo "PASS ${t##*/} (skipped: $(grep -m1 'skip: ' <<< "$out"))"
+		    else
+			echo "FAIL ${t##*/} (skipped without a reason)"
+		    fi ;;
+		*) echo "FAIL ${t##*/} (exit $rc on $(uname -r))"
+		   printf '%s\n' "$out" >&2 ;;
+		esac
+	done
+}
+if [ -n "$lib" ]; then
+	import host-kernel: host_kernel_tests
+fi
 
 # --- kernel --------------------------------------------------------------
 check kernel-distro-config make -s -C "$ZCG_TOP" kernel-distro-config
