@@ -32,6 +32,8 @@ fi
 # kernel-devel.
 export CCACHE_DIR=${CCACHE_DIR:-$ZCG_CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
+# Relative paths in the hash: a fresh clone elsewhere still hits the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ZCG_TOP}
 [ -d /usr/lib/ccache ] && export PATH=/usr/lib/ccache:$PATH
 export KBUILD_BUILD_USER=zcg KBUILD_BUILD_HOST=zcg
 
