@@ -385,6 +385,46 @@ static int test_link(void)
 }
 
 /*
+ * A flusher cancelled because its link head failed is still a member: its
+ * -ECANCELED main CQE has F_MORE, and the group CQE carries its user_data.
+ */
+static int test_link_cancelled_flusher(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct zt_cqe c[16];
+	int tx, rx, n, i;
+
+	zt_check(!ring_init(&ring, false), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
+	member(&ring, SEND, tx, 0, 12, false, true);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc(sqe, 1000, txbuf[1], LEN, 0, 0);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = UD_NOP;
+	member(&ring, SEND, tx, 2, 12, true, true);
+	zt_check(io_uring_submit(&ring) == 3, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	n = zt_collect(&ring, c, 16, 3);
+	if (n != 3)
+		zt_print_cqes(c, n);
+	zt_check(n == 3, "%d CQEs, want head, flusher and group", n);
+	i = zt_find(c, n, UD_NOP, false);
+	zt_check(i >= 0 && c[i].res == -EBADF && c[i].flags == 0, "head CQE");
+	i = zt_find(c, n, UD(2), false);
+	zt_check(i >= 0 && c[i].res == -ECANCELED &&
+		 c[i].flags == IORING_CQE_F_MORE, "flusher CQE res %d flags 0x%x",
+		 i >= 0 ? c[i].res : 0, i >= 0 ? c[i].flags : 0);
+	zt_check(zt_find(c, n, UD(2), true) == n - 1, "group CQE not last");
+	if (check_group_cqe(&c[n - 1], UD(2), 2))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+/*
  * IORING_NOTIF_USAGE_ZC_COPIED in a group CQE: set iff a member asked for
  * IORING_SEND_ZC_REPORT_USAGE and that member's data was copied. Whether
  * loopback copies is measured with an ungrouped send first.
@@ -476,6 +516,7 @@ int main(void)
 	zt_run("failing members", test_failing_member(false));
 	zt_run("failing members cqe_skip", test_failing_member(true));
 	zt_run("linked member", test_link());
+	zt_run("flusher cancelled with its link", test_link_cancelled_flusher());
 	zt_run("report_usage aggregation", test_report_usage());
 	return T_EXIT_PASS;
 }
