@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# boot.sh IMAGE KERNEL LOG [MODE]: boot a guest image under QEMU (TCG; KVM
+# does not work on these machines), let its init run zcg-selftest in MODE
+# (full or quick, default full), and write the serial console to LOG.
+#
+# The disk is opened with snapshot=on, so IMAGE stays as built and a run
+# can be repeated.  The guest has no network device; tests use loopback and
+# their own network namespaces.
+#
+# A hang ends in one of three ways: the kernel panics (oops=panic, and
+# panic=-1 resets at once; with -no-reboot QEMU then exits), the guest init
+# gives up on the selftest after the guest limit, or this script kills QEMU
+# after the host limit and appends a zcg-boot: TIMEOUT line to LOG.
+#
+# Exit status: 0 when QEMU exited by itself (whether the tests passed is
+# parse-log.sh's call), 2 on the host timeout, 1 when QEMU failed.
+#
+# Environment:
+#   ZCG_GUEST_TIMEOUT  host hard limit in seconds (default 2700 full, 1200
+#                      quick); the guest gives up on the selftest 240 s
+#                      before it, so kmemleak and the log still get out
+#   ZCG_GUEST_TEST_TIMEOUT  per-test limit inside the guest (default 1800
+#                      full, 900 quick): liburing's send-zerocopy.t alone
+#                      takes 8 min on the KASAN kernel under TCG, and much
+#                      more when the host is busy building
+#   ZCG_GUEST_MEM      guest memory (default 2G)
+#   ZCG_GUEST_SMP      guest CPUs (default 2)
+#   ZCG_GUEST_APPEND   extra kernel command line
+#   ZCG_GUEST_QUIET=1  do not echo progress lines to stderr
+. "$(dirname "$0")/lib.sh"
+
+[ $# -ge 3 ] || die "usage: boot.sh IMAGE KERNEL LOG [full|quick]"
+image=$1 kernel=$2 logf=$3 mode=${4:-full}
+case $mode in full|quick) ;; *) die "mode must be full or quick, not $mode" ;; esac
+[ -f "$image" ] || die "no image $image"
+[ -f "$kernel" ] || die "no kernel $kernel"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed (scripts/install-deps.sh)"
+
+if [ "$mode" = full ]; then
+	limit=${ZCG_GUEST_TIMEOUT:-2700} tlimit=${ZCG_GUEST_TEST_TIMEOUT:-1800}
+else
+	limit=${ZCG_GUEST_TIMEOUT:-1200} tlimit=${ZCG_GUEST_TEST_TIMEOUT:-900}
+fi
+glimit=$((limit - 240))
+[ "$glimit" -ge 60 ] || glimit=$((limit * 3 / 4))
+
+append=(
+	console=ttyS0 root=/dev/vda rootfstype=ext4 rw
+	"init=$GUEST_INIT"
+	printk.time=1
+	# A kernel oops or panic ends the VM at once instead of hanging it.
+	panic=-1 oops=panic
+	"zcg.mode=$mode" "zcg.timeout=$glimit" "zcg.test_timeout=$tlimit"
+	"zcg.date=$(date +%s)"
+)
+# shellcheck disable=SC2206  # word splitting is the point
+[ -n "${ZCG_GUEST_APPEND:-}" ] && append+=(${ZCG_GUEST_APPEND})
+
+mkdir -p "$(dirname "$logf")"
+: > "$logf"
+qlog=$logf.qemu
+qemu=(
+	qemu-system-x86_64
+	-accel tcg -cpu max
+	-smp "${ZCG_GUEST_SMP:-2}" -m "${ZCG_GUEST_MEM:-2G}"
+	-nodefaults -no-user-config -nographic -no-reboot
+	-serial "file:$logf" -monitor none
+	-nic none
+	-drive "file=$image,format=raw,if=virtio,snapshot=on"
+	-kernel "$kernel" -append "${append[*]}"
+)
+log "booting $(basename "$kernel") with $(basename "$image") (mode $mode, host limit $limit s, guest limit $glimit s)"
+start=$(now)
+timeout -k 15 "$limit" "${qemu[@]}" > "$qlog" 2>&1 &
+qpid=$!
+
+# Echo the guest's progress with host-side elapsed time.
+follower=''
+if [ "${ZCG_GUEST_QUIET:-0}" != 1 ]; then
+	tail -n +1 -F --pid="$qpid" "$logf" 2>/dev/null |
+		while IFS= read -r line; do
+			line=${line//$'\r'/}
+			case $line in
+			*zcg-init:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*)
+				printf '[zcg] guest %6.1fs | %s\n' "$(since "$start")" "${line#*] }" >&2 ;;
+			esac
+		done &
+	follower=$!
+fi
+
+rc=0
+wait "$qpid" || rc=$?
+[ -n "$follower" ] && { wait "$follower" || true; }
+elapsed=$(since "$start")
+case $rc in
+0)
+	log "guest exited after $elapsed s"
+	;;
+124|137)
+	echo "zcg-boot: TIMEOUT after $limit s, QEMU killed" >> "$logf"
+	log "guest hung: killed QEMU after $limit s (log: $logf)"
+	exit 2
+	;;
+*)
+	echo "zcg-boot: QEMU failed with status $rc" >> "$logf"
+	log "QEMU failed with status $rc after $elapsed s:"
+	sed 's/^/[zcg]   /' "$qlog" >&2
+	exit 1
+	;;
+esac

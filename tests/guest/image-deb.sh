@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# image-deb.sh [OUTDIR]: guest disk with our .debs installed by apt.
+#
+# Extracts the cached base rootfs, installs linux-image-<krel>, liburing2
+# and zcg-tests with apt from the local repository $ZCG_OUT/repo (and from
+# nothing else), adds the guest init and makes an ext4 image.  Writes
+# OUTDIR/root.img, OUTDIR/vmlinuz (the kernel apt installed, taken from the
+# image's /boot) and OUTDIR/kernelrelease; prints OUTDIR.
+#
+# Environment: ZCG_GUEST_REPO (default $ZCG_OUT/repo), ZCG_GUEST_KREL
+# (default: $ZCG_OUT/kernel-test/kernelrelease), ZCG_GUEST_KEEP=1 keeps the
+# unpacked root directory.
+. "$(dirname "$0")/lib.sh"
+guest_private_ns "$@"
+
+out=${1:-$ZCG_BUILD/guest/deb}
+repo=${ZCG_GUEST_REPO:-$ZCG_OUT/repo}
+krel=${ZCG_GUEST_KREL:-$(cat "$ZCG_OUT/kernel-test/kernelrelease" 2>/dev/null)} ||
+	die "no kernel release: build the test kernel first (make kernel)"
+[ -n "$krel" ] || die "empty kernel release"
+[ -f "$repo/Packages" ] || die "no apt repository at $repo (make repo)"
+
+start=$(now)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+root=$out/root
+trap guest_umount_all EXIT
+guest_extract "$root"
+
+# The repository is bind-mounted read-only; apt reads file: URIs in place.
+mkdir -p "$root/zcg-repo" "$root/zcg-apt"
+guest_mount --bind -o ro "$(cd "$repo" && pwd)" "$root/zcg-repo"
+echo 'deb [trusted=yes] file:/zcg-repo ./' > "$root/zcg-apt/sources.list"
+guest_chroot_mounts "$root"
+
+apt_opts=(
+	-o Dir::Etc::SourceList=/zcg-apt/sources.list
+	-o Dir::Etc::SourceParts=/dev/null
+	-o APT::Sandbox::User=root
+	-o Acquire::Languages=none
+	-o Dpkg::Use-Pty=0
+)
+pkgs=("linux-image-$krel" liburing2 zcg-tests)
+# apt's output goes to a log (a flat repository without compressed indexes
+# makes apt-get update print an error per compression it tries), shown when
+# something fails.
+t=$(now)
+aptlog=$out/apt.log
+: > "$aptlog"
+apt_run() {
+	DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get "${apt_opts[@]}" -q "$@" >> "$aptlog" 2>&1 && return 0
+	tail -n 30 "$aptlog" >&2
+	grep -q 'Hash Sum mismatch' "$aptlog" &&
+		die "the index of $repo does not match its .debs (rebuilt since?): run make repo"
+	die "apt-get $* failed (log: $aptlog)"
+}
+apt_run update
+apt_run -y --no-install-recommends install "${pkgs[@]}"
+log "apt installed ${pkgs[*]} in $(since "$t") s"
+chroot "$root" dpkg-query -W "${pkgs[@]}" | sed 's/^/[zcg]   /' >&2
+
+guest_umount_all
+rm -rf "$root/zcg-repo" "$root/zcg-apt"
+guest_finish "$root" "$out" "$krel" "/boot/vmlinuz-$krel"
+[ "${ZCG_GUEST_KEEP:-0}" = 1 ] || rm -rf "$root"
+log "deb guest image ready in $out ($(since "$start") s)"
+echo "$out"

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tests/run.sh: the whole zcg test run (make test, after the packages are
+# built).
+#
+#   1. host tests: tests/host/run.sh (prints "host: N passed, N failed")
+#   2. deb guest, full mode: our .debs installed by apt into a Debian
+#      rootfs, booted under QEMU (tests/guest/image-deb.sh, boot.sh)
+#   3. rpm guest, quick mode: the same with our .rpms (image-rpm.sh)
+#
+# Serial logs go to $ZCG_OUT/logs/guest-NAME.log.  The last line printed
+# is "N passed, N failed" (", N skipped" when there are any); the exit
+# status is non-zero iff something failed.
+#
+# Environment:
+#   ZCG_TEST_PHASES  what to run (default "host deb:full rpm:quick"); e.g.
+#                    "rpm:quick" for a short guest-only run
+#   and what tests/guest/boot.sh reads (ZCG_GUEST_TIMEOUT, ...).
+. "$(dirname "$0")/../scripts/common.sh"
+
+phases=${ZCG_TEST_PHASES:-host deb:full rpm:quick}
+logs=$ZCG_OUT/logs
+mkdir -p "$logs"
+
+total_pass=0 total_fail=0 total_skip=0
+times=()
+results=()
+
+now() { date +%s; }
+
+# add_counts LABEL LINE: add "N passed, N failed[, N skipped]" from LINE.
+add_counts() {
+	local p f s
+	p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<< "$2")
+	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<< "$2")
+	s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<< "$2")
+	total_pass=$((total_pass + ${p:-0}))
+	total_fail=$((total_fail + ${f:-0}))
+	total_skip=$((total_skip + ${s:-0}))
+	results+=("$1: ${p:-0} passed, ${f:-0} failed${s:+, $s skipped}")
+}
+
+# failed LABEL WHY: count one failure for a phase that could not run.
+failed() {
+	echo "$1: FAIL ($2)"
+	total_fail=$((total_fail + 1))
+	results+=("$1: 0 passed, 1 failed ($2)")
+}
+
+run_host() {
+	local out rc line
+	if [ ! -f "$ZCG_TOP/tests/host/run.sh" ]; then
+		failed host "tests/host/run.sh is missing"
+		return
+	fi
+	out=$logs/host.log
+	if bash "$ZCG_TOP/tests/host/run.sh" 2>&1 | tee "$out"; then
+		rc=0
+	else
+		rc=${PIPESTATUS[0]}
+	fi
+	line=$(grep -E '^host: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		failed host "no summary line, exit status $rc"
+		return
+	fi
+	add_counts host "$line"
+	if [ "$rc" -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed' <<< "$line"; then
+		failed host-exit "exit status $rc although no test failed"
+	fi
+}
+
+# run_guest KIND MODE: build the KIND (deb or rpm) image, boot it, parse.
+run_guest() {
+	local kind=$1 mode=$2 name=$1 dir t log line
+	dir=$ZCG_BUILD/guest/$kind
+	log=$logs/guest-$name.log
+	rm -f "$log" "$log.qemu" "$logs/guest-$name.result"
+	t=$(now)
+	if ! bash "$ZCG_TOP/tests/guest/image-$kind.sh" "$dir" > /dev/null; then
+		failed "guest-$name" "image build failed"
+		times+=("guest-$name image: $(($(now) - t)) s (failed)")
+		return
+	fi
+	times+=("guest-$name image: $(($(now) - t)) s")
+	t=$(now)
+	bash "$ZCG_TOP/tests/guest/boot.sh" "$dir/root.img" "$dir/vmlinuz" "$log" "$mode" || true
+	times+=("guest-$name boot+tests ($mode): $(($(now) - t)) s")
+	bash "$ZCG_TOP/tests/guest/parse-log.sh" "$log" "$name" | tee "$logs/guest-$name.result" || true
+	line=$(grep -E "^guest-$name: [0-9]+ passed, [0-9]+ failed" "$logs/guest-$name.result" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		failed "guest-$name" "log parser gave no result"
+		return
+	fi
+	add_counts "guest-$name" "$line"
+}
+
+start=$(now)
+for ph in $phases; do
+	t=$(now)
+	log "=== test phase $ph ==="
+	case $ph in
+	host) run_host ;;
+	deb:*|rpm:*) run_guest "${ph%%:*}" "${ph#*:}" ;;
+	*) failed "$ph" "unknown test phase" ;;
+	esac
+	times+=("phase $ph: $(($(now) - t)) s")
+done
+
+echo
+echo "=== summary (logs in $logs) ==="
+printf '  %s\n' "${results[@]}"
+printf '  time: %s\n' "${times[@]}" "total: $(($(now) - start)) s"
+line="$total_pass passed, $total_fail failed"
+[ "$total_skip" -gt 0 ] && line+=", $total_skip skipped"
+echo "$line"
+[ "$total_fail" -eq 0 ]
