@@ -5,7 +5,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := packages
 
 .PHONY: packages deps kernel kernel-distro-config liburing repo test test-host \
-	test-guest kernel-tree kernel-export liburing-tree liburing-export clean
+	test-guest kernel-tree kernel-export liburing-tree liburing-export clean \
+	bench bench-report
 
 packages: deps kernel liburing repo
 
@@ -36,6 +37,16 @@ test-host: deps
 
 test-guest:
 	bash tests/guest/run.sh
+
+# Benchmark guest run (bench/run.sh): builds the bench kernel patched and
+# unpatched, boots each in a TCG guest running zcg-bench and the
+# send-zerocopy cross-check; CSVs, results.md and plots in out/bench/.
+bench: deps liburing
+	bash bench/run.sh
+
+# Only the table and plots again, from the CSVs already in out/bench/.
+bench-report:
+	python3 bench/report.py out/bench
 
 # Developer workflow: build/kernel/linux is a git tree (pristine base tagged
 # zcg-base, our series applied on top). Edit and commit there, then export.

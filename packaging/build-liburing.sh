@@ -41,6 +41,7 @@ list_files() {
 
 mapfile -t man_files < <(list_files "$ZCG_TOP/man" '*.3' '*.7')
 mapfile -t zcg_files < <(list_files "$zcgdir" '*')
+mapfile -t bench_files < <(list_files "$ZCG_TOP/bench" Makefile '*.c' zcg-bench-run)
 if [ ! -f "$zcgdir/Makefile" ]; then
 	log "##############################################################"
 	log "WARNING: $zcgdir/Makefile is missing: zcg-tests will only"
@@ -55,6 +56,7 @@ inputs=$({
 	(cd "$pkgdir" && find . -type f | sort | xargs sha256sum)
 	[ "${#man_files[@]}" -eq 0 ] || (cd "$ZCG_TOP/man" && sha256sum -- "${man_files[@]}")
 	[ "${#zcg_files[@]}" -eq 0 ] || (cd "$zcgdir" && sha256sum -- "${zcg_files[@]}")
+	[ "${#bench_files[@]}" -eq 0 ] || (cd "$ZCG_TOP/bench" && sha256sum -- "${bench_files[@]}")
 	sha256sum "$ZCG_TOP/scripts/common.sh"
 } | sha256sum | cut -d' ' -f1)
 stamp=$out/.inputs
@@ -79,6 +81,7 @@ if [ "${#zcg_files[@]}" -gt 0 ]; then
 	mkdir -p "$src/zcg"
 	(cd "$zcgdir" && cp --parents -- "${zcg_files[@]}" "$src/zcg/")
 fi
+[ "${#bench_files[@]}" -eq 0 ] || { mkdir -p "$src/bench" && (cd "$ZCG_TOP/bench" && cp -- "${bench_files[@]}" "$src/bench/"); }
 
 # The rpm source tarball (reproducible), then the Debian packaging.
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \

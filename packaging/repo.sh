@@ -43,10 +43,13 @@ for f in "${debs[@]}"; do
 done
 
 # apt-ftparchive's cache keeps re-runs from hashing large kernel packages again.
+# AlwaysStat: without it the cache trusts its entry for a file name, and our
+# rebuilt packages keep their names (same version), so the index would carry
+# the sizes and checksums of an older build.
 cd "$repo" || die "cannot enter $repo"
 db=$ZCG_CACHE/repo/packages.db
 mkdir -p "${db%/*}"
-apt-ftparchive -q --db "$db" packages . > Packages 2>/dev/null ||
+apt-ftparchive -q -o APT::FTPArchive::AlwaysStat=true --db "$db" packages . > Packages 2>/dev/null ||
 	apt-ftparchive -q packages . > Packages
 gzip -9n < Packages > Packages.gz
 apt-ftparchive \

@@ -9,6 +9,8 @@ pkgs=(
 	qemu-system-x86 mmdebstrap e2fsprogs apt-utils
 	# man pages and script lint
 	mandoc groff shellcheck
+	# make bench: plots
+	gnuplot-nox
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -25,6 +25,10 @@
 #                      more when the host is busy building
 #   ZCG_GUEST_MEM      guest memory (default 2G)
 #   ZCG_GUEST_SMP      guest CPUs (default 2)
+#   ZCG_GUEST_TESTS    run only these tests (comma separated, as
+#                      zcg-selftest names them, e.g. upstream/send-zerocopy.t)
+#   ZCG_GUEST_TSC_KHZ  the host's TSC rate in kHz (default: from the host's
+#                      kernel log or /proc/cpuinfo; 0: do not pass it)
 #   ZCG_GUEST_APPEND   extra kernel command line
 #   ZCG_GUEST_QUIET=1  do not echo progress lines to stderr
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +48,24 @@ fi
 glimit=$((limit - 240))
 [ "$glimit" -ge 60 ] || glimit=$((limit * 3 / 4))
 
+# Guest clock.  Without ACPI the guest has neither HPET nor PM timer, so
+# it cannot calibrate the TSC and falls back to counting timer ticks, which
+# loses time whenever QEMU is short of CPU (a third of it on a host busy
+# building kernels): guest timeouts then overrun the host's.  Under TCG the
+# guest's TSC is the host's, so tell the guest its rate.
+host_tsc_khz() {
+	local mhz k
+	k=$(dmesg 2>/dev/null | grep -E 'tsc: (Refined TSC clocksource calibration|Detected [0-9.]+ MHz)' || true)
+	mhz=$(sed -nE 's/.*Refined TSC clocksource calibration: ([0-9.]+) MHz.*/\1/p' <<< "$k" | tail -n 1)
+	[ -n "$mhz" ] || mhz=$(sed -nE 's/.*Detected ([0-9.]+) MHz TSC.*/\1/p' <<< "$k" | tail -n 1)
+	[ -n "$mhz" ] || mhz=$(sed -nE 's/.*Detected ([0-9.]+) MHz processor.*/\1/p' <<< "$k" | tail -n 1)
+	if [ -z "$mhz" ] && grep -qw constant_tsc /proc/cpuinfo; then
+		mhz=$(awk -F': *' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+	fi
+	awk -v m="${mhz:-0}" 'BEGIN { if (m > 0) printf "%d\n", m * 1000 + 0.5 }'
+}
+tsc_khz=${ZCG_GUEST_TSC_KHZ:-$(host_tsc_khz)}
+
 append=(
 	console=ttyS0 root=/dev/vda rootfstype=ext4 rw
 	"init=$GUEST_INIT"
@@ -53,6 +75,8 @@ append=(
 	"zcg.mode=$mode" "zcg.timeout=$glimit" "zcg.test_timeout=$tlimit"
 	"zcg.date=$(date +%s)"
 )
+[ "${tsc_khz:-0}" -gt 0 ] && append+=("tsc_early_khz=$tsc_khz" tsc=reliable)
+[ -n "${ZCG_GUEST_TESTS:-}" ] && append+=("zcg.tests=${ZCG_GUEST_TESTS// /,}")
 # shellcheck disable=SC2206  # word splitting is the point
 [ -n "${ZCG_GUEST_APPEND:-}" ] && append+=(${ZCG_GUEST_APPEND})
 
@@ -81,7 +105,7 @@ if [ "${ZCG_GUEST_QUIET:-0}" != 1 ]; then
 		while IFS= read -r line; do
 			line=${line//$'\r'/}
 			case $line in
-			*zcg-init:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*)
+			*zcg-init:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*|*BUG:*|*WARNING:*)
 				printf '[zcg] guest %6.1fs | %s\n' "$(since "$start")" "${line#*] }" >&2 ;;
 			esac
 		done &

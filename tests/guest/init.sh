@@ -11,6 +11,9 @@
 #   zcg.test_timeout=SECONDS  per-test limit (zcg-selftest's
 #                        ZCG_TEST_TIMEOUT; default: zcg-selftest's own)
 #   zcg.date=EPOCH       wall clock to set (the guest has no RTC)
+#   zcg.tests=A,B        run only these tests (zcg-selftest TEST arguments)
+#   zcg.heartbeat=SECONDS  how often to print the running tests' state
+#                        (default 300; 0 turns it off)
 #   zcg.run=bench        run zcg-bench-run --guest (bench/run.sh) instead of
 #                        the selftest; it prints its CSVs on the console
 #
@@ -58,7 +61,7 @@ mount -a || say "some mounts failed"
 read -r uptime _ < /proc/uptime
 say "userspace at $uptime s"
 
-mode=full timeout='' date='' run=selftest
+mode=full timeout='' date='' run=selftest heartbeat=300 tests=()
 read -ra cmdline < /proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
@@ -66,6 +69,8 @@ for arg in "${cmdline[@]}"; do
 	zcg.timeout=*) timeout=${arg#*=} ;;
 	zcg.date=*) date=${arg#*=} ;;
 	zcg.test_timeout=*) export ZCG_TEST_TIMEOUT=${arg#*=} ;;
+	zcg.tests=*) IFS=, read -ra tests <<< "${arg#*=}" ;;
+	zcg.heartbeat=*) heartbeat=${arg#*=} ;;
 	zcg.run=*) run=${arg#*=} ;;
 	esac
 done
@@ -100,6 +105,18 @@ quick) args+=(--quick) ;;
 full) ;;
 *) say "unknown zcg.mode=$mode, running full" ;;
 esac
+args+=("${tests[@]}")
+
+# A test that runs for long in a slow guest looks like a hung one; say now
+# and then what the test programs are doing (state, CPU time, wait channel).
+hb=''
+if [ "$heartbeat" -gt 0 ] 2>/dev/null; then
+	while sleep "$heartbeat"; do
+		ps -eo pid=,stat=,time=,wchan:24=,args= |
+			awk '$5 ~ /\.t$/ { print "zcg-init: heartbeat: " $0 }'
+	done &
+	hb=$!
+fi
 say "running zcg-selftest ${args[*]} (mode $mode${timeout:+, limit $timeout s}${ZCG_TEST_TIMEOUT:+, per test $ZCG_TEST_TIMEOUT s})"
 if ! command -v zcg-selftest >/dev/null; then
 	say "zcg-selftest is not installed"
@@ -112,6 +129,7 @@ else
 	zcg-selftest "${args[@]}" < /dev/null
 	rc=$?
 fi
+[ -n "$hb" ] && kill "$hb" 2>/dev/null
 read -r uptime _ < /proc/uptime
 say "zcg-selftest exited with $rc at $uptime s"
 

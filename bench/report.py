@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""bench/report.py: turn zcg-bench CSVs into the Markdown table and plots.
+
+    report.py DIR [bench=KREL] [bench-unpatched=KREL]
+
+Reads DIR/results.csv (zcg-bench's CSV, rows of one or more kernels, the
+kernel column telling them apart) and, when present, DIR/crosscheck.csv and
+DIR/raw.csv. Writes DIR/results.md (tables for 1, 4, 16 and 64 KiB, ratio
+columns against default SEND_ZC and against the unpatched kernel, and the
+issue's targets, met or missed, with the numbers) and, with gnuplot, the
+PNG plots DIR/req_s-TRANSPORT.png and DIR/cqe_per_send-TRANSPORT.png (one
+line per mode, the patched kernel; default SEND_ZC of the unpatched kernel
+dashed).
+
+Without labels, the kernel whose release ends in "-unpatched" is the
+baseline and the other one the zcg kernel.
+"""
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from collections import OrderedDict
+
+SIZES = [1024, 4096, 16384, 65536]
+TRANSPORTS = ["tcp", "udp", "veth"]
+TRANSPORT_TITLES = {
+    "tcp": "loopback TCP",
+    "udp": "loopback UDP (64 KiB rows send 65507-byte datagrams)",
+    "veth": "TCP over veth between two network namespaces",
+}
+MODE_ORDER = ["copy", "msg_zerocopy", "zc", "zc_skip", "combine",
+              "group8", "group32", "group128",
+              "group8_skip", "group32_skip", "group128_skip"]
+OUR_MODES = ["zc_skip", "combine", "group8", "group32", "group128",
+             "group8_skip", "group32_skip", "group128_skip"]
+SKIP_GROUPS = ["group8_skip", "group32_skip", "group128_skip"]
+# one colour per mode of MODE_ORDER
+COLOURS = ["#000000", "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00",
+           "#a65628", "#f781bf", "#999999", "#66c2a5", "#1b9e77", "#d95f02"]
+
+
+def num(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def kib(size):
+    return "%d KiB" % (size // 1024) if size % 1024 == 0 else "%d B" % size
+
+
+def fmt(v, digits=None):
+    if v is None:
+        return "–"
+    if digits is not None:
+        return "%.*f" % (digits, v)
+    if v >= 1000:
+        return "{:,.0f}".format(v).replace(",", " ")
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    if v >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r):
+    return "–" if r is None else "%.2f×" % r
+
+
+def mode_sort_key(mode):
+    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+class Results:
+    def __init__(self, path):
+        self.rows = {}
+        self.kernels = []
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                key = (r["kernel"], r["transport"], r["ring"], r["mode"], int(r["size"]))
+                self.rows[key] = r
+                if r["kernel"] not in self.kernels:
+                    self.kernels.append(r["kernel"])
+
+    def get(self, kernel, transport, ring, mode, size):
+        return self.rows.get((kernel, transport, ring, mode, size))
+
+    def val(self, kernel, transport, ring, mode, size, metric="req_s"):
+        r = self.get(kernel, transport, ring, mode, size)
+        if not r or r["status"] != "ok":
+            return None
+        return num(r.get(metric))
+
+    def spread(self, kernel, transport, ring, mode, size, metric="req_s"):
+        r = self.get(kernel, transport, ring, mode, size)
+        if not r or r["status"] != "ok":
+            return None
+        return num(r.get(metric + "_min")), num(r.get(metric + "_max"))
+
+    def modes(self, kernel=None):
+        ms = {k[3] for k in self.rows if kernel is None or k[0] == kernel}
+        return sorted(ms, key=mode_sort_key)
+
+
+def zc_ring(ring):
+    return "defer" if ring == "none" else ring
+
+
+def status_cell(res, kernel, transport, ring, mode, size):
+    r = res.get(kernel, transport, ring, mode, size)
+    if not r:
+        return "–"
+    if r["status"] == "unsupported":
+        return "unsupported"
+    if r["status"] != "ok":
+        return "error"
+    return None
+
+
+def table(res, zcg, base, transport, out):
+    out.append("")
+    out.append("### %s" % TRANSPORT_TITLES.get(transport, transport))
+    out.append("")
+    out.append("| mode | ring | size | req/s (min..max) | vs zc | unpatched req/s | "
+               "vs unpatched | MB/s | CQE/send | enter/send | csw/send | CPU µs/MB sender / all |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rings = ["defer", "none", "default"]
+    for mode in res.modes():
+        for ring in rings:
+            for size in SIZES:
+                if not res.get(zcg, transport, ring, mode, size) and \
+                   not (base and res.get(base, transport, ring, mode, size)):
+                    continue
+                v = res.val(zcg, transport, ring, mode, size)
+                sp = res.spread(zcg, transport, ring, mode, size)
+                cell = status_cell(res, zcg, transport, ring, mode, size)
+                if cell is None:
+                    cell = "%s (%s..%s)" % (fmt(v), fmt(sp[0]), fmt(sp[1]))
+                zc = res.val(zcg, transport, zc_ring(ring), "zc", size)
+                b = res.val(base, transport, ring, mode, size) if base else None
+                bcell = status_cell(res, base, transport, ring, mode, size) if base else "–"
+                if bcell is None:
+                    bcell = fmt(b)
+
+                def m(metric, digits=None):
+                    return fmt(res.val(zcg, transport, ring, mode, size, metric), digits)
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    mode, ring, kib(size), cell, fmt_ratio(ratio(v, zc)), bcell,
+                    fmt_ratio(ratio(v, b)), m("mb_s"), m("cqe_per_send", 3),
+                    m("enter_per_send", 3), m("nvcsw_per_send", 4),
+                    m("cpu_us_per_mb") + " / " + m("all_cpu_us_per_mb")))
+
+
+def overlap(res, k1, k2, transport, ring1, mode1, ring2, mode2, size):
+    """True if the min..max ranges of two rows overlap (the difference is
+    within the run-to-run spread)."""
+    a = res.spread(k1, transport, ring1, mode1, size)
+    b = res.spread(k2, transport, ring2, mode2, size)
+    if not a or not b or None in a or None in b:
+        return False
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def targets(res, zcg, base, out):
+    out.append("")
+    out.append("## Targets of issue 5")
+    out.append("")
+    out.append("Ratios of medians from this one run; \"(overlap)\" marks a comparison "
+               "whose min..max ranges overlap, i.e. within the run-to-run spread.")
+
+    def verdict(ok, known=True):
+        if not known:
+            return "**not measured**"
+        return "**met**" if ok else "**missed**"
+
+    # 1. CQEs per send, group32_skip
+    vals = []
+    for t in TRANSPORTS:
+        for s in SIZES:
+            v = res.val(zcg, t, "defer", "group32_skip", s, "cqe_per_send")
+            if v is not None:
+                vals.append((t, s, v))
+    worst = max((v for _, _, v in vals), default=None)
+    out.append("")
+    out.append("1. CQEs per send, groups of 32 + CQE_SKIP ≤ 0.04: %s — worst %s (%s)." % (
+        verdict(worst is not None and worst <= 0.04, worst is not None),
+        fmt(worst, 4),
+        ", ".join("%s %s %.4f" % (t, kib(s), v) for t, s, v in vals) or "no rows"))
+
+    # 2. groups + skip >= 1.15x zc at 1-4 KiB, TCP, DEFER_TASKRUN
+    items, allok, known = [], True, False
+    for mode in SKIP_GROUPS:
+        for s in (1024, 4096):
+            r = ratio(res.val(zcg, "tcp", "defer", mode, s), res.val(zcg, "tcp", "defer", "zc", s))
+            if r is None:
+                continue
+            known = True
+            if mode == "group32_skip":
+                allok &= r >= 1.15
+            items.append("%s %s %.2f×" % (mode, kib(s), r))
+    g32 = [ratio(res.val(zcg, "tcp", "defer", "group32_skip", s),
+                 res.val(zcg, "tcp", "defer", "zc", s)) for s in (1024, 4096)]
+    out.append("2. Requests/s at 1–4 KiB, loopback TCP, DEFER_TASKRUN: groups + CQE_SKIP "
+               "≥ 1.15× default SEND_ZC: %s for groups of 32 (%s); all: %s." % (
+                   verdict(allok, None not in g32),
+                   ", ".join(fmt_ratio(r) for r in g32), ", ".join(items) or "no rows"))
+
+    # 2b. no mode of ours below default SEND_ZC at any size
+    below, n = [], 0
+    for t in TRANSPORTS:
+        for mode in OUR_MODES:
+            for s in SIZES:
+                r = ratio(res.val(zcg, t, "defer", mode, s), res.val(zcg, t, "defer", "zc", s))
+                if r is None:
+                    continue
+                n += 1
+                if r < 1.0:
+                    ov = overlap(res, zcg, zcg, t, "defer", mode, "defer", "zc", s)
+                    below.append("%s %s %s %.2f×%s" % (t, mode, kib(s), r, " (overlap)" if ov else ""))
+    out.append("3. No mode of ours below default SEND_ZC at any size: %s — %d of %d "
+               "comparisons below%s" % (verdict(not below, n > 0), len(below), n,
+                                        (": " + ", ".join(below) + ".") if below else "."))
+
+    # 3. zc on zcg within 2% of unpatched
+    items, worst, n = [], None, 0
+    if base:
+        for t in TRANSPORTS:
+            for ring in ("defer", "default"):
+                for s in SIZES:
+                    r = ratio(res.val(zcg, t, ring, "zc", s), res.val(base, t, ring, "zc", s))
+                    if r is None:
+                        continue
+                    n += 1
+                    ov = overlap(res, zcg, base, t, ring, "zc", ring, "zc", s)
+                    items.append("%s%s %s %.3f×%s" % (t, "" if ring == "defer" else " (default ring)",
+                                                     kib(s), r, " (overlap)" if ov else ""))
+                    worst = r if worst is None else min(worst, r)
+    out.append("4. Ungrouped SEND_ZC on the zcg kernel within 2%% of the unpatched kernel: "
+               "%s — lowest ratio %s; %s." % (
+                   verdict(worst is not None and worst >= 0.98, worst is not None),
+                   fmt(worst, 3), ", ".join(items) or "no unpatched rows"))
+
+    # 4. groups + skip ahead of msg_zerocopy at every size
+    lines, allok, known = [], True, False
+    for mode in SKIP_GROUPS:
+        rs = []
+        for t in TRANSPORTS:
+            for s in SIZES:
+                r = ratio(res.val(zcg, t, "defer", mode, s), res.val(zcg, t, "none", "msg_zerocopy", s))
+                if r is None:
+                    continue
+                known = True
+                rs.append("%s %s %.2f×" % (t, kib(s), r))
+                if mode == "group32_skip" and r <= 1.0:
+                    allok = False
+        if rs:
+            lines.append("%s: %s" % (mode, ", ".join(rs)))
+    out.append("5. Groups + CQE_SKIP ahead of MSG_ZEROCOPY in requests/s at every size: %s "
+               "for groups of 32 — %s." % (verdict(allok, known), "; ".join(lines) or "no rows"))
+
+
+def crosscheck(path, res, out):
+    if not os.path.exists(path):
+        return
+    with open(path, newline="") as f:
+        xrows = list(csv.DictReader(f))
+    if not xrows:
+        return
+    out.append("")
+    out.append("## Cross-check: liburing's examples/send-zerocopy (same guest)")
+    out.append("")
+    out.append("Loopback TCP, DEFER_TASKRUN, 32 requests per submission, registered buffer "
+               "for zc; send-zerocopy waits for every result CQE of a batch before the next, "
+               "and its receiver discards with MSG_TRUNC like zcg-bench's. Only the zc/copy "
+               "ratio is comparable across the tools.")
+    out.append("")
+    out.append("| kernel | size | send-zerocopy copy req/s | send-zerocopy zc req/s | zc/copy | "
+               "zcg-bench copy req/s | zcg-bench zc req/s | zc/copy |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    x = {(r["kernel"], r["mode"], int(r["size"])): num(r["req_s"]) for r in xrows
+         if r.get("status") == "ok"}
+    kernels = []
+    for r in xrows:
+        if r["kernel"] not in kernels:
+            kernels.append(r["kernel"])
+    for k in kernels:
+        for s in SIZES:
+            xc, xz = x.get((k, "copy", s)), x.get((k, "zc", s))
+            bc, bz = res.val(k, "tcp", "defer", "copy", s), res.val(k, "tcp", "defer", "zc", s)
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                k, kib(s), fmt(xc), fmt(xz), fmt_ratio(ratio(xz, xc)),
+                fmt(bc), fmt(bz), fmt_ratio(ratio(bz, bc))))
+
+
+def run_info(path):
+    """rounds, seconds per row and the longest drain from raw.csv"""
+    if not os.path.exists(path):
+        return None
+    rounds, secs, drain = 0, [], 0.0
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            rounds = max(rounds, int(r["round"]))
+            if r["status"] == "ok":
+                s, d = num(r["secs"]), num(r["drain_secs"])
+                secs.append(s - d)
+                drain = max(drain, d)
+    if not secs:
+        return None
+    secs.sort()
+    return rounds, secs[len(secs) // 2], drain
+
+
+def plots(res, zcg, base, outdir):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        print("report.py: gnuplot not found, no plots", file=sys.stderr)
+        return []
+    made = []
+    dashed = []
+    for mode in ("zc", "msg_zerocopy", "copy"):
+        if base:
+            dashed.append((base, mode, "%s (unpatched)" % mode))
+    for t in TRANSPORTS:
+        modes = [m for m in res.modes(zcg)
+                 if any(res.val(zcg, t, "none" if m == "msg_zerocopy" else "defer", m, s)
+                        is not None for s in SIZES)]
+        if not modes:
+            continue
+        for metric, ylabel, logy, fname in (
+                ("req_s", "requests/s", True, "req_s-%s.png" % t),
+                ("cqe_per_send", "CQEs per send", True, "cqe_per_send-%s.png" % t)):
+            script = []
+            script.append("set terminal pngcairo size 1100,700 font ',11'")
+            script.append("set output '%s'" % os.path.join(outdir, fname))
+            script.append("set title '%s: %s vs message size (%s; TCG guest, ratios only)'" % (
+                t, ylabel, zcg.replace("_", "\\_")))
+            script.append("set xlabel 'message size (KiB)'")
+            script.append("set ylabel '%s'" % ylabel)
+            script.append("set logscale x 2")
+            script.append("set xtics ('1' 1, '4' 4, '16' 16, '64' 64)")
+            script.append("set xrange [0.8:80]")
+            if logy:
+                script.append("set logscale y 10")
+            script.append("set grid")
+            script.append("set key outside right top")
+            series = []
+            for m in modes:
+                ring = "none" if m == "msg_zerocopy" else "defer"
+                pts = [(s / 1024, res.val(zcg, t, ring, m, s, metric)) for s in SIZES]
+                pts = [(a, b) for a, b in pts if b is not None and b > 0]
+                if pts:
+                    series.append((m, pts, "lines"))
+            if metric == "req_s":
+                for k, m, title in dashed:
+                    ring = "none" if m == "msg_zerocopy" else "defer"
+                    pts = [(s / 1024, res.val(k, t, ring, m, s, metric)) for s in SIZES]
+                    pts = [(a, b) for a, b in pts if b is not None and b > 0]
+                    if pts:
+                        series.append((title, pts, "dashed"))
+            if not series:
+                continue
+            plot = []
+            for i, (title, pts, style) in enumerate(series):
+                script.append("$d%d << EOD" % i)
+                script.extend("%g %g" % p for p in pts)
+                script.append("EOD")
+                # a mode keeps its colour; the unpatched kernel's line is dashed
+                mode = title.split(" ")[0]
+                j = MODE_ORDER.index(mode) if mode in MODE_ORDER else i
+                extra = " dt 2 pt 6" if style == "dashed" else " pt %d" % ((j % 12) + 1)
+                plot.append("$d%d using 1:2 with linespoints lw 2 lc rgb '%s'%s title '%s'" % (
+                    i, COLOURS[j % len(COLOURS)], extra, title.replace("_", "\\_")))
+            script.append("plot " + ", \\\n     ".join(plot))
+            p = subprocess.run([gp], input="\n".join(script) + "\n", text=True,
+                               capture_output=True)
+            if p.returncode != 0:
+                print("report.py: gnuplot failed for %s:\n%s" % (fname, p.stderr), file=sys.stderr)
+                continue
+            made.append(fname)
+    return made
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    d = sys.argv[1]
+    labels = dict(a.split("=", 1) for a in sys.argv[2:] if "=" in a)
+    res = Results(os.path.join(d, "results.csv"))
+    zcg = labels.get("bench")
+    base = labels.get("bench-unpatched")
+    if not zcg:
+        zcg = next((k for k in res.kernels if not k.endswith("-unpatched")), res.kernels[0])
+    if not base:
+        base = next((k for k in res.kernels if k.endswith("-unpatched")), None)
+
+    out = []
+    out.append("# zcg benchmark: what each zero-copy notification model costs")
+    out.append("")
+    out.append("Made by `make bench` (bench/run.sh, bench/zcg-bench.c, bench/report.py).")
+    out.append("**The figures come from a QEMU TCG guest (no KVM) on a shared 2-core "
+               "machine: absolute numbers mean nothing, only ratios within one run do.**")
+    out.append("")
+    out.append("- zcg kernel: `%s`; unpatched baseline: `%s`" % (zcg, base or "none"))
+    info = run_info(os.path.join(d, "raw.csv"))
+    if info:
+        out.append("- %d interleaved rounds per row; median measured window %.2f s plus "
+                   "the final drain (longest drain %.3f s); values are medians, "
+                   "(min..max) the spread over the rounds" % info)
+    out.append("- sender and receiver in separate processes pinned to CPUs 0 and 1; "
+               "the receiver discards the data (MSG_TRUNC); 256 buffers per sender "
+               "(registered for the zero-copy modes), 32 SQEs per submission; a buffer "
+               "is reused only after its notification (or its group's)")
+    out.append("- rings: `defer` = DEFER_TASKRUN + SINGLE_ISSUER, `default` = no setup "
+               "flags, `none` = plain syscalls (MSG_ZEROCOPY with error-queue "
+               "notifications)")
+    out.append("- vs zc: requests/s relative to default SEND_ZC (`zc`) on the same "
+               "kernel, transport, ring and size; vs unpatched: the same row on the "
+               "unpatched kernel; enter/send: io_uring_enter calls per send "
+               "(for msg_zerocopy 0: see syscalls_per_send in results.csv); csw/send: "
+               "voluntary context switches of the sender per send; CPU µs/MB: "
+               "user + system time of the sender / busy time of all CPUs of the guest "
+               "(receiver, softirqs in ksoftirqd, everything) per MB; MB = 10^6 bytes")
+    targets(res, zcg, base, out)
+    out.append("")
+    out.append("## Results")
+    for t in TRANSPORTS:
+        if any(k[1] == t for k in res.rows):
+            table(res, zcg, base, t, out)
+    crosscheck(os.path.join(d, "crosscheck.csv"), res, out)
+    made = plots(res, zcg, base, d)
+    if made:
+        out.append("")
+        out.append("## Plots")
+        out.append("")
+        for f in made:
+            out.append("![%s](%s)" % (f[:-4], f))
+    out.append("")
+    with open(os.path.join(d, "results.md"), "w") as f:
+        f.write("\n".join(out))
+    print("report.py: wrote %s (%d plots)" % (os.path.join(d, "results.md"), len(made)))
+
+
+if __name__ == "__main__":
+    main()

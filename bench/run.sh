@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark guest run (make bench).
+#
+#   1. builds the "bench" kernel flavour (the test flavour without KASAN,
+#      lockdep and kmemleak) patched and from the pristine source
+#      (kernel-src/build.sh bench [unpatched]), skipped when its inputs did
+#      not change since the last run;
+#   2. indexes out/repo (packaging/repo.sh picks up out/kernel-*/);
+#   3. for each kernel, makes a deb guest image (tests/guest/image-deb.sh:
+#      the kernel, liburing2 and zcg-tests installed by apt from out/repo)
+#      and boots it under QEMU (tests/guest/boot.sh) with zcg.run=bench, so
+#      that the guest init runs zcg-bench-run --guest: zcg-bench, then
+#      liburing's send-zerocopy example as a cross-check;
+#   4. takes the CSVs off the serial console and writes out/bench/:
+#      results.csv (every row of both kernels), raw.csv (every run),
+#      crosscheck.csv, results.md and the PNG plots (bench/report.py).
+#
+# Environment:
+#   ZCG_BENCH_TIME     seconds per row and round in the guest (default 0.6)
+#   ZCG_BENCH_ROUNDS   interleaved rounds (default 3)
+#   ZCG_BENCH_XTIME    send-zerocopy seconds per run (default 1; 0 skips it)
+#   ZCG_BENCH_KERNELS  which kernels (default "bench bench-unpatched")
+#   ZCG_BENCH_APPEND   more kernel command line for the guests, e.g.
+#                      "zcg.bench_transports=tcp zcg.bench_sizes=4K"
+#   ZCG_BENCH_REBUILD=1  build the kernels even when their inputs are unchanged
+#   and what tests/guest/boot.sh reads (ZCG_GUEST_MEM, ZCG_GUEST_SMP, ...).
+# The figures come from a TCG guest on a shared machine: only ratios within
+# one run mean anything.
+. "$(dirname "$0")/../scripts/common.sh"
+
+time_s=${ZCG_BENCH_TIME:-0.6}
+rounds=${ZCG_BENCH_ROUNDS:-3}
+xtime=${ZCG_BENCH_XTIME:-1}
+kernels=${ZCG_BENCH_KERNELS:-bench bench-unpatched}
+out=$ZCG_OUT/bench
+mkdir -p "$out"
+start=$(date +%s)
+times=()
+
+# kernel_inputs NAME: a hash of what the NAME kernel's packages are built from.
+kernel_inputs() {
+	local tree rev
+	tree=$(bash "$ZCG_TOP/kernel-src/fetch.sh")
+	if [ "$1" = bench-unpatched ]; then
+		rev=$(git -C "$tree" rev-parse zcg-base)
+	else
+		rev=$(git -C "$tree" rev-parse HEAD)
+	fi
+	{
+		echo "$1 $rev"
+		cd "$ZCG_TOP" && sha256sum kernel-src/configs/guest.config \
+			kernel-src/configs/bench.config kernel-src/build.sh \
+			kernel-src/config.sh kernel-src/pin.env scripts/common.sh
+	} | sha256sum | cut -d' ' -f1
+}
+
+# build_kernel NAME: bench or bench-unpatched, unless already built from
+# the same inputs.
+build_kernel() {
+	local name=$1 want stamp t
+	want=$(kernel_inputs "$name")
+	stamp=$out/.inputs-$name
+	if [ "${ZCG_BENCH_REBUILD:-0}" != 1 ] && [ -f "$stamp" ] &&
+	   [ "$(cat "$stamp")" = "$want" ] && [ -s "$ZCG_OUT/kernel-$name/kernelrelease" ] &&
+	   compgen -G "$ZCG_OUT/kernel-$name/linux-image-*.deb" > /dev/null; then
+		log "kernel $name: up to date ($(cat "$ZCG_OUT/kernel-$name/kernelrelease"))"
+		return 0
+	fi
+	t=$(date +%s)
+	rm -f "$stamp"
+	if [ "$name" = bench-unpatched ]; then
+		bash "$ZCG_TOP/kernel-src/build.sh" bench unpatched
+	else
+		bash "$ZCG_TOP/kernel-src/build.sh" bench
+	fi
+	echo "$want" > "$stamp"
+	times+=("kernel $name: $(($(date +%s) - t)) s")
+}
+
+# extract LOG NAME: the file NAME printed between the markers of
+# zcg-bench-run --print, without carriage returns and console noise.
+extract() {
+	tr -d '\r' < "$1" | awk -v f="$2" '
+		$0 == "--- zcg-bench-file " f " begin ---" { on = 1; next }
+		$0 == "--- zcg-bench-file " f " end ---" { on = 0; next }
+		on && /^[^ \[]+,/ { print }'
+}
+
+for k in $kernels; do
+	case $k in bench|bench-unpatched) ;; *) die "unknown kernel '$k' (bench, bench-unpatched)" ;; esac
+	build_kernel "$k"
+done
+bash "$ZCG_TOP/packaging/repo.sh"
+
+# Rows per kernel, to size the guest time limit: 3 transports x 11 modes x
+# 4 sizes + 2 default-ring rows, each warm-up + time + setup.
+est=$(awk -v t="$time_s" -v r="$rounds" -v x="$xtime" 'BEGIN {
+	w = t / 5; if (w > 0.5) w = 0.5
+	printf "%d", 134 * r * (t + w + 0.6) + 8 * (x + 3) + 60 }')
+limit=$((est * 2 + 600))
+
+rm -f "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv
+labels=()
+failed=0
+for k in $kernels; do
+	krel=$(cat "$ZCG_OUT/kernel-$k/kernelrelease")
+	img=$ZCG_BUILD/guest/$k
+	glog=$out/guest-$k.log
+	t=$(date +%s)
+	ZCG_GUEST_KREL=$krel bash "$ZCG_TOP/tests/guest/image-deb.sh" "$img" > /dev/null ||
+		die "guest image for $krel failed"
+	times+=("image $k: $(($(date +%s) - t)) s")
+	log "benchmark guest $krel: about $est s (limit $limit s), log $glog"
+	t=$(date +%s)
+	rc=0
+	ZCG_GUEST_TIMEOUT=$limit \
+	ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=$rounds zcg.bench_xtime=$xtime ${ZCG_BENCH_APPEND:-}" \
+		bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
+	times+=("guest $k: $(($(date +%s) - t)) s")
+	grep -a 'zcg-bench: \[' "$glog" | tr -d '\r' | sed 's/^/[zcg]   /' | tail -n 3 >&2 || true
+	mkdir -p "$out/$k"
+	for f in bench.csv bench-raw.csv crosscheck.csv; do
+		extract "$glog" "$f" > "$out/$k/$f"
+	done
+	if [ "$rc" -ne 0 ] || ! grep -aq 'zcg-guest-done: rc=0' "$glog" || [ ! -s "$out/$k/bench.csv" ]; then
+		log "benchmark guest $krel failed (boot status $rc); see $glog"
+		failed=1
+		continue
+	fi
+	# One header, every row.
+	for pair in bench.csv:results.csv bench-raw.csv:raw.csv crosscheck.csv:crosscheck.csv; do
+		src=$out/$k/${pair%%:*} dst=$out/${pair#*:}
+		[ -s "$src" ] || continue
+		if [ -s "$dst" ]; then tail -n +2 "$src" >> "$dst"; else cp "$src" "$dst"; fi
+	done
+	labels+=("$k=$krel")
+	log "$krel: $(($(wc -l < "$out/$k/bench.csv") - 1)) rows"
+done
+
+[ -s "$out/results.csv" ] || die "no benchmark results"
+python3 "$ZCG_TOP/bench/report.py" "$out" "${labels[@]}"
+
+log "make bench: $(($(date +%s) - start)) s"
+printf '[zcg]   %s\n' "${times[@]}" >&2
+log "results: $out/results.md, $out/results.csv, $out/*.png"
+[ "$failed" = 0 ]
