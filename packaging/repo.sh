@@ -42,15 +42,11 @@ for f in "${debs[@]}"; do
 	ln "$f" "$repo/$b" 2>/dev/null || cp -p "$f" "$repo/$b"
 done
 
-# apt-ftparchive's cache keeps re-runs from hashing large kernel packages again.
-# AlwaysStat: without it the cache trusts its entry for a file name, and our
-# rebuilt packages keep their names (same version), so the index would carry
-# the sizes and checksums of an older build.
+# No apt-ftparchive cache: it is keyed by file name, and rebuilt packages
+# (or another clone's) keep their names, so a cache could index stale
+# checksums. Hashing the packages takes about a second.
 cd "$repo" || die "cannot enter $repo"
-db=$ZCG_CACHE/repo/packages.db
-mkdir -p "${db%/*}"
-apt-ftparchive -q -o APT::FTPArchive::AlwaysStat=true --db "$db" packages . > Packages 2>/dev/null ||
-	apt-ftparchive -q packages . > Packages
+apt-ftparchive -q packages . > Packages
 gzip -9n < Packages > Packages.gz
 apt-ftparchive \
 	-o APT::FTPArchive::Release::Origin=zcg \
