@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """bench/report.py: turn zcg-bench CSVs into the Markdown table and plots.
 
-    report.py DIR [bench=KREL] [bench-unpatched=KREL]
+    report.py [--aggregate] DIR [bench=KREL] [bench-unpatched=KREL]
+
+With --aggregate, first writes DIR/results.csv from DIR/raw.csv (every run,
+zcg-bench --raw format, rows of several boots): per kernel and row, the
+median and min..max over the runs of every metric, in zcg-bench's own CSV
+format. bench/run.sh does so because each of its rounds is a boot.
 
 Reads DIR/results.csv (zcg-bench's CSV, rows of one or more kernels, the
 kernel column telling them apart) and, when present, DIR/crosscheck.csv and
@@ -390,12 +395,94 @@ def plots(res, zcg, base, outdir):
     return made
 
 
+METRICS = ["req_s", "mb_s", "cqe_per_send", "enter_per_send", "syscalls_per_send",
+           "nvcsw_per_send", "cpu_us_per_mb", "all_cpu_us_per_mb"]
+
+
+def run_metrics(r):
+    """zcg-bench's metrics of one run (a raw.csv line), None unless ok"""
+    sends, secs, nbytes = num(r["sends"]), num(r["secs"]), num(r["bytes"])
+    if r["status"] != "ok" or not sends or not secs:
+        return None
+    mb = nbytes / 1e6
+    return {
+        "req_s": sends / secs,
+        "mb_s": mb / secs,
+        "cqe_per_send": num(r["cqes"]) / sends,
+        "enter_per_send": num(r["enters"]) / sends,
+        "syscalls_per_send": num(r["syscalls"]) / sends,
+        "nvcsw_per_send": num(r["nvcsw"]) / sends,
+        "cpu_us_per_mb": num(r["cpu_us"]) / mb if mb else 0,
+        "all_cpu_us_per_mb": (num(r.get("all_cpu_us")) or 0) / mb if mb else 0,
+    }
+
+
+def fmt_num(v):
+    """the number format of zcg-bench's CSV"""
+    if v == 0:
+        return "0"
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 1:
+        return "%.3f" % v
+    return "%.5f" % v
+
+
+def median(vals):
+    v = sorted(vals)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def aggregate(d):
+    groups = OrderedDict()
+    with open(os.path.join(d, "raw.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            key = (r["kernel"], r["transport"], r["ring"], r["mode"], r["size"], r["msg_bytes"])
+            groups.setdefault(key, []).append(r)
+    header = ["kernel", "transport", "ring", "mode", "size", "msg_bytes", "fixed",
+              "status", "rounds_ok"]
+    for m in METRICS:
+        header += [m, m + "_min", m + "_max"]
+    header.append("note")
+    with open(os.path.join(d, "results.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for key, runs in groups.items():
+            ok = [(r, run_metrics(r)) for r in runs]
+            ok = [(r, m) for r, m in ok if m]
+            unsup = [r for r in runs if r["status"] == "unsupported"]
+            others = [r for r in runs if r["status"] not in ("ok", "unsupported")]
+            if unsup and not ok:
+                status, note = "unsupported", unsup[0]["note"]
+            elif len(ok) < len(runs):
+                status = "error"
+                note = (others[0]["note"] if others else "") or "no sends"
+            else:
+                status, note = "ok", ""
+            fixed = max((int(r["fixed"]) for r, _ in ok), default=0)
+            row = list(key) + [fixed, status, len(ok)]
+            for m in METRICS:
+                if ok:
+                    vals = [x[m] for _, x in ok]
+                    row += [fmt_num(median(vals)), fmt_num(min(vals)), fmt_num(max(vals))]
+                else:
+                    row += ["", "", ""]
+            row.append(note)
+            w.writerow(row)
+
+
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    do_aggregate = "--aggregate" in args
+    args = [a for a in args if a != "--aggregate"]
+    if not args:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    d = sys.argv[1]
-    labels = dict(a.split("=", 1) for a in sys.argv[2:] if "=" in a)
+    d = args[0]
+    labels = dict(a.split("=", 1) for a in args[1:] if "=" in a)
+    if do_aggregate:
+        aggregate(d)
     res = Results(os.path.join(d, "results.csv"))
     zcg = labels.get("bench")
     base = labels.get("bench-unpatched")

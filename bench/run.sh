@@ -12,8 +12,11 @@
 #      that the guest init runs zcg-bench-run --guest: zcg-bench, then
 #      liburing's send-zerocopy example as a cross-check;
 #   4. takes the CSVs off the serial console and writes out/bench/:
-#      results.csv (every row of both kernels), raw.csv (every run),
-#      crosscheck.csv, results.md and the PNG plots (bench/report.py).
+#      raw.csv (every run of every boot), results.csv (per row and kernel,
+#      median and min..max over the rounds), crosscheck.csv, results.md and
+#      the PNG plots (bench/report.py).
+# Each round is one boot per kernel, the kernels alternating (ABBA), each
+# boot one zcg-bench round over every row.
 #
 # Environment:
 #   ZCG_BENCH_TIME     seconds per row and round in the guest (default 0.6)
@@ -93,52 +96,83 @@ done
 bash "$ZCG_TOP/packaging/repo.sh"
 
 # Rows per kernel, to size the guest time limit: 3 transports x 11 modes x
-# 4 sizes + 2 default-ring rows, each warm-up + time + setup.
-est=$(awk -v t="$time_s" -v r="$rounds" -v x="$xtime" 'BEGIN {
+# 4 sizes + 2 default-ring rows, each warm-up + time + setup, one round per
+# boot.
+est=$(awk -v t="$time_s" -v x="$xtime" 'BEGIN {
 	w = t / 5; if (w > 0.5) w = 0.5
-	printf "%d", 134 * r * (t + w + 0.6) + 8 * (x + 3) + 60 }')
+	printf "%d", 134 * (t + w + 0.6) + 8 * (x + 3) + 60 }')
 limit=$((est * 2 + 600))
 
-rm -f "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv
-labels=()
-failed=0
+# One image per kernel, booted once per round: the kernels alternate (A B,
+# B A, A B, ...) so that the load of this shared machine drifting over the
+# minutes of the run does not favour one kernel, and the rows of a boot run
+# forwards or backwards in turn for the same reason within a kernel.
+declare -A krel=()
 for k in $kernels; do
-	krel=$(cat "$ZCG_OUT/kernel-$k/kernelrelease")
-	img=$ZCG_BUILD/guest/$k
-	glog=$out/guest-$k.log
+	krel[$k]=$(cat "$ZCG_OUT/kernel-$k/kernelrelease")
 	t=$(date +%s)
-	ZCG_GUEST_KREL=$krel bash "$ZCG_TOP/tests/guest/image-deb.sh" "$img" > /dev/null ||
-		die "guest image for $krel failed"
+	ZCG_GUEST_KREL=${krel[$k]} bash "$ZCG_TOP/tests/guest/image-deb.sh" "$ZCG_BUILD/guest/$k" > /dev/null ||
+		die "guest image for ${krel[$k]} failed"
 	times+=("image $k: $(($(date +%s) - t)) s")
-	log "benchmark guest $krel: about $est s (limit $limit s), log $glog"
-	t=$(date +%s)
-	rc=0
-	ZCG_GUEST_TIMEOUT=$limit \
-	ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=$rounds zcg.bench_xtime=$xtime ${ZCG_BENCH_APPEND:-}" \
-		bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
-	times+=("guest $k: $(($(date +%s) - t)) s")
-	grep -a 'zcg-bench: \[' "$glog" | tr -d '\r' | sed 's/^/[zcg]   /' | tail -n 3 >&2 || true
-	mkdir -p "$out/$k"
-	for f in bench.csv bench-raw.csv crosscheck.csv; do
-		extract "$glog" "$f" > "$out/$k/$f"
-	done
-	if [ "$rc" -ne 0 ] || ! grep -aq 'zcg-guest-done: rc=0' "$glog" || [ ! -s "$out/$k/bench.csv" ]; then
-		log "benchmark guest $krel failed (boot status $rc); see $glog"
-		failed=1
-		continue
-	fi
-	# One header, every row.
-	for pair in bench.csv:results.csv bench-raw.csv:raw.csv crosscheck.csv:crosscheck.csv; do
-		src=$out/$k/${pair%%:*} dst=$out/${pair#*:}
-		[ -s "$src" ] || continue
-		if [ -s "$dst" ]; then tail -n +2 "$src" >> "$dst"; else cp "$src" "$dst"; fi
-	done
-	labels+=("$k=$krel")
-	log "$krel: $(($(wc -l < "$out/$k/bench.csv") - 1)) rows"
 done
 
-[ -s "$out/results.csv" ] || die "no benchmark results"
-python3 "$ZCG_TOP/bench/report.py" "$out" "${labels[@]}"
+rm -rf "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv "$out"/guest-*.log* \
+	"$out"/*.png "$out"/results.md
+for k in $kernels; do
+	rm -rf "${out:?}/$k"
+done
+read -ra order <<< "$kernels"
+failed=0
+for ((r = 1; r <= rounds; r++)); do
+	for k in "${order[@]}"; do
+		img=$ZCG_BUILD/guest/$k
+		glog=$out/guest-$k-$r.log
+		x=0 rev=0
+		[ "$r" = 1 ] && x=$xtime
+		[ $((r % 2)) = 0 ] && rev=1
+		log "round $r/$rounds: ${krel[$k]} (about $est s, limit $limit s), log $glog"
+		t=$(date +%s)
+		rc=0
+		ZCG_GUEST_TIMEOUT=$limit \
+		ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev ${ZCG_BENCH_APPEND:-}" \
+			bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
+		times+=("guest $k round $r: $(($(date +%s) - t)) s")
+		grep -a 'zcg-bench: \[' "$glog" | tr -d '\r' | sed 's/^/[zcg]   /' | tail -n 2 >&2 || true
+		mkdir -p "$out/$k"
+		for f in bench.csv bench-raw.csv crosscheck.csv; do
+			extract "$glog" "$f" > "$out/$k/${f%.csv}-$r.csv"
+		done
+		if [ "$rc" -ne 0 ] || ! grep -aq 'zcg-guest-done: rc=0' "$glog" ||
+		   [ ! -s "$out/$k/bench-raw-$r.csv" ]; then
+			log "benchmark guest ${krel[$k]} round $r failed (boot status $rc); see $glog"
+			failed=1
+			continue
+		fi
+		# every run of every boot, numbered by round, under one header
+		hdr=1
+		[ -s "$out/raw.csv" ] && hdr=0
+		awk -F, -v OFS=, -v r="$r" -v hdr="$hdr" \
+			'NR == 1 { if (hdr) print; next } { $7 = r; print }' \
+			"$out/$k/bench-raw-$r.csv" >> "$out/raw.csv"
+		if [ -s "$out/$k/crosscheck-$r.csv" ]; then
+			if [ -s "$out/crosscheck.csv" ]; then
+				tail -n +2 "$out/$k/crosscheck-$r.csv" >> "$out/crosscheck.csv"
+			else
+				cp "$out/$k/crosscheck-$r.csv" "$out/crosscheck.csv"
+			fi
+		fi
+	done
+	# ABBA: the next round starts with the kernel that ran last
+	mapfile -t order < <(printf '%s\n' "${order[@]}" | tac)
+done
+
+[ -s "$out/raw.csv" ] || die "no benchmark results"
+labels=()
+for k in $kernels; do
+	labels+=("$k=${krel[$k]}")
+done
+# results.csv: medians and spread over the rounds, from every run
+python3 "$ZCG_TOP/bench/report.py" --aggregate "$out" "${labels[@]}"
 
 log "make bench: $(($(date +%s) - start)) s"
 printf '[zcg]   %s\n' "${times[@]}" >&2

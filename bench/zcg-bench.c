@@ -158,6 +158,7 @@ static const char *opt_raw;
 static bool opt_quiet;
 static bool opt_list;
 static bool opt_rx_copy;
+static bool opt_reverse;
 
 static struct row rows[4096];
 static unsigned nr_rows;
@@ -298,6 +299,8 @@ static void usage(FILE *f)
 "  -k, --kernel LABEL    kernel column (default: uname -r)\n"
 "  -o, --output FILE     CSV of medians (default standard output)\n"
 "      --raw FILE        CSV of every run (one line per row and round)\n"
+"      --reverse         run the first round's rows in reverse order (rounds\n"
+"                        alternate the order anyway, to cancel drift)\n"
 "      --rx-copy         the receiver copies the data (default: discards it\n"
 "                        with MSG_TRUNC)\n"
 "  -l, --list            print the rows and exit\n"
@@ -321,6 +324,7 @@ static void parse_args(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "raw", required_argument, NULL, 'R' },
 		{ "rx-copy", no_argument, NULL, 'X' },
+		{ "reverse", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -332,6 +336,12 @@ static void parse_args(int argc, char **argv)
 	char sizes[256] = "1K,4K,16K,64K";
 	char dring[1024] = "tcp:zc:4K,tcp:group32_skip:4K";
 	char *tl[MAX_ITEMS], *ml[MAX_ITEMS], *sl[MAX_ITEMS], *dl[MAX_ITEMS];
+	struct {
+		enum transport transport;
+		struct mode mode;
+		unsigned size;
+		bool done;
+	} dr[MAX_ITEMS] = { 0 };
 	unsigned nt, nm, ns, nd;
 	int c;
 
@@ -391,6 +401,9 @@ static void parse_args(int argc, char **argv)
 		case 'X':
 			opt_rx_copy = true;
 			break;
+		case 'V':
+			opt_reverse = true;
+			break;
 		case 'l':
 			opt_list = true;
 			break;
@@ -415,40 +428,57 @@ static void parse_args(int argc, char **argv)
 	nt = split(transports, tl);
 	nm = split(modes, ml);
 	ns = split(sizes, sl);
-	for (unsigned t = 0; t < nt; t++) {
-		enum transport tr;
-
-		if (!parse_transport(tl[t], &tr))
-			die("unknown transport '%s'", tl[t]);
-		for (unsigned m = 0; m < nm; m++) {
-			struct mode mode;
-
-			if (!parse_mode(ml[m], &mode))
-				die("unknown mode '%s'", ml[m]);
-			for (unsigned s = 0; s < ns; s++)
-				add_row(tr, R_DEFER, &mode, parse_size(sl[s]));
-		}
-	}
+	/* the default-ring rows, parsed first to go next to their peers */
+	nd = 0;
 	if (strcmp(dring, "none") && dring[0]) {
 		nd = split(dring, dl);
 		for (unsigned i = 0; i < nd; i++) {
 			char *p1 = strchr(dl[i], ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
-			enum transport tr;
-			struct mode mode;
 
 			if (!p2)
 				die("bad --default-ring item '%s' (TRANSPORT:MODE:SIZE)", dl[i]);
 			*p1++ = 0;
 			*p2++ = 0;
-			if (!parse_transport(dl[i], &tr))
+			if (!parse_transport(dl[i], &dr[i].transport))
 				die("unknown transport '%s'", dl[i]);
-			if (!parse_mode(p1, &mode))
+			if (!parse_mode(p1, &dr[i].mode))
 				die("unknown mode '%s'", p1);
-			if (mode.kind == K_MSGZC)
+			if (dr[i].mode.kind == K_MSGZC)
 				die("msg_zerocopy uses no ring");
-			add_row(tr, R_DEFAULT, &mode, parse_size(p2));
+			dr[i].size = parse_size(p2);
 		}
 	}
+	/*
+	 * Row order: transport, size, mode, so that the modes compared with
+	 * each other run close together in time; default-ring rows follow the
+	 * rows of their transport and size.
+	 */
+	for (unsigned t = 0; t < nt; t++) {
+		enum transport tr;
+
+		if (!parse_transport(tl[t], &tr))
+			die("unknown transport '%s'", tl[t]);
+		for (unsigned sz = 0; sz < ns; sz++) {
+			unsigned size = parse_size(sl[sz]);
+
+			for (unsigned m = 0; m < nm; m++) {
+				struct mode mode;
+
+				if (!parse_mode(ml[m], &mode))
+					die("unknown mode '%s'", ml[m]);
+				add_row(tr, R_DEFER, &mode, size);
+			}
+			for (unsigned i = 0; i < nd; i++) {
+				if (dr[i].done || dr[i].transport != tr || dr[i].size != size)
+					continue;
+				add_row(tr, R_DEFAULT, &dr[i].mode, size);
+				dr[i].done = true;
+			}
+		}
+	}
+	for (unsigned i = 0; i < nd; i++)
+		if (!dr[i].done)
+			add_row(dr[i].transport, R_DEFAULT, &dr[i].mode, dr[i].size);
 	if (!nr_rows)
 		die("nothing to run");
 }
@@ -1418,7 +1448,12 @@ int main(int argc, char **argv)
 			opt_cpu_tx, opt_cpu_rx);
 
 	for (unsigned round = 0; round < opt_rounds; round++) {
-		for (unsigned i = 0; i < nr_rows; i++) {
+		/* odd rounds run the rows backwards: slow drift of the machine
+		 * then biases no row against its neighbours */
+		bool back = (round % 2) ^ opt_reverse;
+
+		for (unsigned k = 0; k < nr_rows; k++) {
+			unsigned i = back ? nr_rows - 1 - k : k;
 			struct result *r = &results[(size_t)i * opt_rounds + round];
 			const struct row *row = &rows[i];
 			struct metrics m;
@@ -1438,7 +1473,7 @@ int main(int argc, char **argv)
 			if (opt_quiet)
 				continue;
 			fprintf(stderr, "zcg-bench: [%u/%u %3u/%u %4.0fs] %s %s %s %u: ",
-				round + 1, opt_rounds, i + 1, nr_rows, now_s() - t0,
+				round + 1, opt_rounds, k + 1, nr_rows, now_s() - t0,
 				transport_names[row->transport], ring_names[row->ring],
 				row->mode.name, row->size);
 			if (metrics_of(r, &m))

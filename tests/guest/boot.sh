@@ -116,6 +116,11 @@ rc=0
 wait "$qpid" || rc=$?
 [ -n "$follower" ] && { wait "$follower" || true; }
 elapsed=$(since "$start")
+# QEMU ends with status 0 on SIGTERM too; a kill from outside is no
+# clean guest exit.
+if [ "$rc" = 0 ] && grep -q 'terminating on signal' "$qlog"; then
+	rc=143
+fi
 case $rc in
 0)
 	log "guest exited after $elapsed s"
@@ -124,6 +129,11 @@ case $rc in
 	echo "zcg-boot: TIMEOUT after $limit s, QEMU killed" >> "$logf"
 	log "guest hung: killed QEMU after $limit s (log: $logf)"
 	exit 2
+	;;
+143)
+	echo "zcg-boot: QEMU failed: killed from outside ($(grep -m1 'terminating on signal' "$qlog"))" >> "$logf"
+	log "QEMU was killed from outside after $elapsed s"
+	exit 1
 	;;
 *)
 	echo "zcg-boot: QEMU failed with status $rc" >> "$logf"
