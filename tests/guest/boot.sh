@@ -16,7 +16,7 @@
 # parse-log.sh's call), 2 on the host timeout, 1 when QEMU failed.
 #
 # Environment:
-#   ZCG_GUEST_TIMEOUT  host hard limit in seconds (default 2700 full, 1200
+#   ZCG_GUEST_TIMEOUT  host hard limit in seconds (default 3600 full, 1200
 #                      quick); the guest gives up on the selftest 240 s
 #                      before it, so kmemleak and the log still get out
 #   ZCG_GUEST_TEST_TIMEOUT  per-test limit inside the guest (default 1800
@@ -30,6 +30,7 @@
 #   ZCG_GUEST_TSC_KHZ  the host's TSC rate in kHz (default: from the host's
 #                      kernel log or /proc/cpuinfo; 0: do not pass it)
 #   ZCG_GUEST_APPEND   extra kernel command line
+#   ZCG_GUEST_QEMU_ARGS  extra QEMU options (make bench: "-icount ...")
 #   ZCG_GUEST_QUIET=1  do not echo progress lines to stderr
 . "$(dirname "$0")/lib.sh"
 
@@ -93,6 +94,8 @@ qemu=(
 	-drive "file=$image,format=raw,if=virtio,snapshot=on"
 	-kernel "$kernel" -append "${append[*]}"
 )
+# shellcheck disable=SC2206  # word splitting is the point
+[ -n "${ZCG_GUEST_QEMU_ARGS:-}" ] && qemu+=(${ZCG_GUEST_QEMU_ARGS})
 log "booting $(basename "$kernel") with $(basename "$image") (mode $mode, host limit $limit s, guest limit $glimit s)"
 start=$(now)
 timeout -k 15 "$limit" "${qemu[@]}" > "$qlog" 2>&1 &
