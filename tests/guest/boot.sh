@@ -42,7 +42,7 @@ case $mode in full|quick) ;; *) die "mode must be full or quick, not $mode" ;; e
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed (scripts/install-deps.sh)"
 
 if [ "$mode" = full ]; then
-	limit=${ZCG_GUEST_TIMEOUT:-2700} tlimit=${ZCG_GUEST_TEST_TIMEOUT:-1800}
+	limit=${ZCG_GUEST_TIMEOUT:-3600} tlimit=${ZCG_GUEST_TEST_TIMEOUT:-2400}
 else
 	limit=${ZCG_GUEST_TIMEOUT:-1200} tlimit=${ZCG_GUEST_TEST_TIMEOUT:-900}
 fi
