@@ -495,10 +495,23 @@ def main():
     out.append("# zcg benchmark: what each zero-copy notification model costs")
     out.append("")
     out.append("Made by `make bench` (bench/run.sh, bench/zcg-bench.c, bench/report.py).")
-    out.append("**The figures come from a QEMU TCG guest (no KVM) on a shared 2-core "
-               "machine: absolute numbers mean nothing, only ratios within one run do.**")
+    out.append("**The figures come from a QEMU TCG guest (no KVM): absolute numbers mean "
+               "nothing, only ratios within one run do.**")
+    settings = {}
+    sp = os.path.join(d, "settings.txt")
+    if os.path.exists(sp):
+        with open(sp) as f:
+            settings = dict(l.rstrip("\n").split(": ", 1) for l in f if ": " in l)
+    if "-icount" in settings.get("qemu", ""):
+        out.append("The guests ran with QEMU's `-icount`: their clock advances with the "
+                   "instructions they execute, so the host's load does not change the "
+                   "figures and rounds agree closely; what they weigh is instructions, "
+                   "not cycles (no cache or memory effects).")
     out.append("")
     out.append("- zcg kernel: `%s`; unpatched baseline: `%s`" % (zcg, base or "none"))
+    for k in ("qemu", "rounds", "time", "host"):
+        if k in settings:
+            out.append("- %s: %s" % (k, settings[k]))
     info = run_info(os.path.join(d, "raw.csv"))
     if info:
         out.append("- %d interleaved rounds per row; median measured window %.2f s plus "

@@ -18,22 +18,38 @@
 # Each round is one boot per kernel, the kernels alternating (ABBA), each
 # boot one zcg-bench round over every row.
 #
+# The guests run with QEMU's -icount (TCG with instruction counting): the
+# guest's clock then advances with the instructions it executes, not with
+# the host's time, so a busy host slows the run down but does not change
+# the figures, and rounds agree to a fraction of a percent. What is measured
+# is instructions, not cycles: no cache or memory effects.
+#
 # Environment:
-#   ZCG_BENCH_TIME     seconds per row and round in the guest (default 0.6)
+#   ZCG_BENCH_TIME     guest seconds per row and round (default 0.4)
 #   ZCG_BENCH_ROUNDS   interleaved rounds (default 3)
 #   ZCG_BENCH_XTIME    send-zerocopy seconds per run (default 1; 0 skips it)
 #   ZCG_BENCH_KERNELS  which kernels (default "bench bench-unpatched")
 #   ZCG_BENCH_APPEND   more kernel command line for the guests, e.g.
 #                      "zcg.bench_transports=tcp zcg.bench_sizes=4K"
 #   ZCG_BENCH_REBUILD=1  build the kernels even when their inputs are unchanged
+#   ZCG_BENCH_ICOUNT   QEMU -icount setting (default shift=2,sleep=off: a
+#                      guest second is 250 million instructions; "none" runs
+#                      plain multi-threaded TCG, at the mercy of the host's load)
 #   and what tests/guest/boot.sh reads (ZCG_GUEST_MEM, ZCG_GUEST_SMP, ...).
-# The figures come from a TCG guest on a shared machine: only ratios within
-# one run mean anything.
+# The figures come from a TCG guest: only ratios within one run mean
+# anything.
 . "$(dirname "$0")/../scripts/common.sh"
 
-time_s=${ZCG_BENCH_TIME:-0.6}
+time_s=${ZCG_BENCH_TIME:-0.4}
 rounds=${ZCG_BENCH_ROUNDS:-3}
 xtime=${ZCG_BENCH_XTIME:-1}
+icount=${ZCG_BENCH_ICOUNT:-shift=2,sleep=off}
+qemu_args=''
+if [ "$icount" != none ]; then
+	qemu_args="-icount $icount"
+	# the guest's TSC then runs on instructions: no host TSC rate for it
+	export ZCG_GUEST_TSC_KHZ=0
+fi
 kernels=${ZCG_BENCH_KERNELS:-bench bench-unpatched}
 out=$ZCG_OUT/bench
 mkdir -p "$out"
@@ -95,12 +111,12 @@ for k in $kernels; do
 done
 bash "$ZCG_TOP/packaging/repo.sh"
 
-# Rows per kernel, to size the guest time limit: 3 transports x 11 modes x
-# 4 sizes + 2 default-ring rows, each warm-up + time + setup, one round per
-# boot.
+# Rows per kernel, to size the host's time limit of a boot: 3 transports x
+# 11 modes x 4 sizes + 2 default-ring rows, each warm-up + time + setup, one
+# round per boot, about 3 s of the host's time per guest second.
 est=$(awk -v t="$time_s" -v x="$xtime" 'BEGIN {
 	w = t / 5; if (w > 0.5) w = 0.5
-	printf "%d", 134 * (t + w + 0.6) + 8 * (x + 3) + 60 }')
+	printf "%d", 3 * (134 * (t + w + 0.3) + 8 * (x + 2)) + 60 }')
 limit=$((est * 2 + 600))
 
 # One image per kernel, booted once per round: the kernels alternate (A B,
@@ -121,6 +137,17 @@ rm -rf "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv "$out"/guest-*.lo
 for k in $kernels; do
 	rm -rf "${out:?}/$k"
 done
+# what report.py prints about the run
+{
+	echo "rounds: $rounds (one boot per kernel and round, kernels alternating ABBA)"
+	echo "time: $time_s guest seconds per row and round"
+	if [ -n "$qemu_args" ]; then
+		echo "qemu: TCG with $qemu_args"
+	else
+		echo "qemu: TCG (multi-threaded, no -icount)"
+	fi
+	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+} > "$out/settings.txt"
 read -ra order <<< "$kernels"
 failed=0
 for ((r = 1; r <= rounds; r++)); do
@@ -133,7 +160,7 @@ for ((r = 1; r <= rounds; r++)); do
 		log "round $r/$rounds: ${krel[$k]} (about $est s, limit $limit s), log $glog"
 		t=$(date +%s)
 		rc=0
-		ZCG_GUEST_TIMEOUT=$limit \
+		ZCG_GUEST_TIMEOUT=$limit ZCG_GUEST_QEMU_ARGS=$qemu_args \
 		ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev ${ZCG_BENCH_APPEND:-}" \
 			bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
 		times+=("guest $k round $r: $(($(date +%s) - t)) s")
