@@ -19,10 +19,11 @@
 #   ZCG_GUEST_TIMEOUT  host hard limit in seconds (default 3600 full, 1200
 #                      quick); the guest gives up on the selftest 240 s
 #                      before it, so kmemleak and the log still get out
-#   ZCG_GUEST_TEST_TIMEOUT  per-test limit inside the guest (default 1800
+#   ZCG_GUEST_TEST_TIMEOUT  per-test limit inside the guest (default 2400
 #                      full, 900 quick): liburing's send-zerocopy.t alone
-#                      takes 8 min on the KASAN kernel under TCG, and much
-#                      more when the host is busy building
+#                      takes 22 min (1316 s) on the KASAN kernel under TCG
+#                      on a quiet 2-core host, and more on a busy one; the
+#                      whole full run about 25 min
 #   ZCG_GUEST_MEM      guest memory (default 2G)
 #   ZCG_GUEST_SMP      guest CPUs (default 2)
 #   ZCG_GUEST_TESTS    run only these tests (comma separated, as
