@@ -221,7 +221,7 @@ def targets(res, zcg, base, out):
                    ", ".join(fmt_ratio(r) for r in g32), ", ".join(items) or "no rows"))
 
     # 2b. no mode of ours below default SEND_ZC at any size
-    below, n = [], 0
+    below, n, clear = [], 0, 0
     for t in TRANSPORTS:
         for mode in OUR_MODES:
             for s in SIZES:
@@ -231,13 +231,15 @@ def targets(res, zcg, base, out):
                 n += 1
                 if r < 1.0:
                     ov = overlap(res, zcg, zcg, t, "defer", mode, "defer", "zc", s)
-                    below.append("%s %s %s %.2f×%s" % (t, mode, kib(s), r, " (overlap)" if ov else ""))
+                    clear += not ov
+                    below.append("%s %s %s %.3f×%s" % (t, mode, kib(s), r, " (overlap)" if ov else ""))
     out.append("3. No mode of ours below default SEND_ZC at any size: %s — %d of %d "
-               "comparisons below%s" % (verdict(not below, n > 0), len(below), n,
-                                        (": " + ", ".join(below) + ".") if below else "."))
+               "comparisons below, %d of them outside the spread%s" % (
+                   verdict(not clear, n > 0), len(below), n, clear,
+                   (": " + ", ".join(below) + ".") if below else "."))
 
     # 3. zc on zcg within 2% of unpatched
-    items, worst, n = [], None, 0
+    items, worst, n, clear = [], None, 0, 0
     if base:
         for t in TRANSPORTS:
             for ring in ("defer", "default"):
@@ -247,13 +249,15 @@ def targets(res, zcg, base, out):
                         continue
                     n += 1
                     ov = overlap(res, zcg, base, t, ring, "zc", ring, "zc", s)
+                    clear += r < 0.98 and not ov
                     items.append("%s%s %s %.3f×%s" % (t, "" if ring == "defer" else " (default ring)",
                                                      kib(s), r, " (overlap)" if ov else ""))
                     worst = r if worst is None else min(worst, r)
-    out.append("4. Ungrouped SEND_ZC on the zcg kernel within 2%% of the unpatched kernel: "
-               "%s — lowest ratio %s; %s." % (
-                   verdict(worst is not None and worst >= 0.98, worst is not None),
-                   fmt(worst, 3), ", ".join(items) or "no unpatched rows"))
+    out.append("4. Ungrouped SEND_ZC on the zcg kernel within 2%% of the unpatched kernel "
+               "(a ratio below 0.98 whose min..max ranges overlap counts as within): "
+               "%s — lowest ratio %s, %d below 0.98 outside the spread; %s." % (
+                   verdict(not clear, worst is not None),
+                   fmt(worst, 3), clear, ", ".join(items) or "no unpatched rows"))
 
     # 4. groups + skip ahead of msg_zerocopy at every size
     lines, allok, known = [], True, False
@@ -285,9 +289,10 @@ def crosscheck(path, res, out):
     out.append("## Cross-check: liburing's examples/send-zerocopy (same guest)")
     out.append("")
     out.append("Loopback TCP, DEFER_TASKRUN, 32 requests per submission, registered buffer "
-               "for zc; send-zerocopy waits for every result CQE of a batch before the next, "
-               "and its receiver discards with MSG_TRUNC like zcg-bench's. Only the zc/copy "
-               "ratio is comparable across the tools.")
+               "for zc; send-zerocopy waits for every result CQE of a batch before the next "
+               "and reuses one buffer, and its receiver discards with MSG_TRUNC like "
+               "zcg-bench's. The zc/copy ratios should agree; under -icount the absolute "
+               "figures should too.")
     out.append("")
     out.append("| kernel | size | send-zerocopy copy req/s | send-zerocopy zc req/s | zc/copy | "
                "zcg-bench copy req/s | zcg-bench zc req/s | zc/copy |")
@@ -343,12 +348,14 @@ def plots(res, zcg, base, outdir):
             continue
         for metric, ylabel, logy, fname in (
                 ("req_s", "requests/s", True, "req_s-%s.png" % t),
-                ("cqe_per_send", "CQEs per send", True, "cqe_per_send-%s.png" % t)):
+                ("cqe_per_send", "CQEs per send", True, "cqe_per_send-%s.png" % t),
+                ("vs_zc", "requests/s relative to default SEND_ZC", False,
+                 "req_s_vs_zc-%s.png" % t)):
             script = []
-            script.append("set terminal pngcairo size 1100,700 font ',11'")
+            script.append("set terminal pngcairo size 1100,700 font ',11' noenhanced")
             script.append("set output '%s'" % os.path.join(outdir, fname))
             script.append("set title '%s: %s vs message size (%s; TCG guest, ratios only)'" % (
-                t, ylabel, zcg.replace("_", "\\_")))
+                t, ylabel, zcg))
             script.append("set xlabel 'message size (KiB)'")
             script.append("set ylabel '%s'" % ylabel)
             script.append("set logscale x 2")
@@ -359,16 +366,21 @@ def plots(res, zcg, base, outdir):
             script.append("set grid")
             script.append("set key outside right top")
             series = []
+
+            def value(k, ring, m, s):
+                if metric != "vs_zc":
+                    return res.val(k, t, ring, m, s, metric)
+                return ratio(res.val(k, t, ring, m, s), res.val(zcg, t, "defer", "zc", s))
             for m in modes:
                 ring = "none" if m == "msg_zerocopy" else "defer"
-                pts = [(s / 1024, res.val(zcg, t, ring, m, s, metric)) for s in SIZES]
+                pts = [(s / 1024, value(zcg, ring, m, s)) for s in SIZES]
                 pts = [(a, b) for a, b in pts if b is not None and b > 0]
                 if pts:
                     series.append((m, pts, "lines"))
-            if metric == "req_s":
+            if metric in ("req_s", "vs_zc"):
                 for k, m, title in dashed:
                     ring = "none" if m == "msg_zerocopy" else "defer"
-                    pts = [(s / 1024, res.val(k, t, ring, m, s, metric)) for s in SIZES]
+                    pts = [(s / 1024, value(k, ring, m, s)) for s in SIZES]
                     pts = [(a, b) for a, b in pts if b is not None and b > 0]
                     if pts:
                         series.append((title, pts, "dashed"))
@@ -384,7 +396,7 @@ def plots(res, zcg, base, outdir):
                 j = MODE_ORDER.index(mode) if mode in MODE_ORDER else i
                 extra = " dt 2 pt 6" if style == "dashed" else " pt %d" % ((j % 12) + 1)
                 plot.append("$d%d using 1:2 with linespoints lw 2 lc rgb '%s'%s title '%s'" % (
-                    i, COLOURS[j % len(COLOURS)], extra, title.replace("_", "\\_")))
+                    i, COLOURS[j % len(COLOURS)], extra, title))
             script.append("plot " + ", \\\n     ".join(plot))
             p = subprocess.run([gp], input="\n".join(script) + "\n", text=True,
                                capture_output=True)
