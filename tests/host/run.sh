@@ -15,6 +15,7 @@
 #   - man:<page>             mandoc -Tlint and groff -ww clean
 #   - shellcheck:<script>    every shell script of the repository
 #   - kernel-distro-config   our options survive olddefconfig (make target)
+#   - checkpatch:<patch>     each kernel patch is checkpatch.pl --strict clean
 #   - no-upstream-copies     no repository file is a copy of an upstream file
 #   - host-kernel:<test>     each zcg test on this host's kernel: skips with a
 #                            reason on a stock kernel, passes on a zcg kernel
@@ -235,6 +236,14 @@ check kernel-distro-config make -s -C "$ZCG_TOP" kernel-distro-config
 ktree=$ZCG_BUILD/kernel/linux
 if [ -f "$ktree/include/uapi/linux/io_uring.h" ]; then
 	uapi_checks kernel-uapi: "\"$ktree/include/uapi/linux/io_uring.h\"" ""
+fi
+checkpatch_one() { (cd "$ktree" && perl scripts/checkpatch.pl --strict -q "$1"); }
+if [ -f "$ktree/scripts/checkpatch.pl" ]; then
+	while read -r p; do
+		check "checkpatch:${p%%.patch}" checkpatch_one "$ZCG_TOP/kernel-src/patches/$p"
+	done < <(sed -e '/^#/d' -e '/^$/d' "$ZCG_TOP/kernel-src/patches/series")
+else
+	fail "checkpatch (no kernel tree in $ktree: run make packages first)"
 fi
 
 # --- hard rule: no upstream file in the repository -----------------------

@@ -3,15 +3,17 @@
  * Ring teardown with sends in flight (DESIGN.md 2.4): open generations,
  * sealed generations whose buffers are still held by a full TCP
  * connection, combined and plain zero-copy sends waiting for room. Closing
- * the ring, or the task exiting without closing it, must free everything
- * without a hang; the guest's kmemleak scan after the suite, KASAN and
- * lockdep check that nothing leaked or was used after being freed.
+ * the ring, the task exiting without closing it, or the task calling
+ * execve() (which cancels all its requests and waits for them) must free
+ * everything without a hang; the guest's kmemleak scan after the suite,
+ * KASAN and lockdep check that nothing leaked or was used after being freed.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zcg-test.h"
@@ -120,6 +122,51 @@ static int test_exit(bool defer)
 	return T_EXIT_PASS;
 }
 
+/*
+ * The task calls execve() with everything in flight. An open generation
+ * holds a request of the task, and exec waits until all the task's requests
+ * are gone: the generation must be discarded, or exec hangs.
+ */
+static int test_exec(bool defer)
+{
+	struct timespec start, now;
+	int status, ret;
+	pid_t pid;
+
+	pid = fork();
+	zt_check(pid >= 0, "fork");
+	if (!pid) {
+		struct io_uring ring;
+		int utx, urx, stx, srx;
+
+		if (io_uring_queue_init(64, &ring, defer ?
+				IORING_SETUP_DEFER_TASKRUN |
+				IORING_SETUP_SINGLE_ISSUER : 0) ||
+		    zt_socket_pair(AF_INET, SOCK_DGRAM, &utx, &urx) ||
+		    stuck_pair(&stx, &srx) || load(&ring, utx, stx))
+			_exit(1);
+		usleep(100000);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(2);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		ret = waitpid(pid, &status, WNOHANG);
+		zt_check(ret >= 0, "waitpid");
+		if (ret == pid)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 30) {
+			kill(pid, SIGKILL);
+			zt_check(0, "execve() did not return within 30 s");
+		}
+		usleep(10000);
+	}
+	zt_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "child status 0x%x (1: set-up failed, 2: exec failed)", status);
+	return T_EXIT_PASS;
+}
+
 int main(void)
 {
 	int i;
@@ -131,6 +178,8 @@ int main(void)
 		       test_close(true));
 		zt_run("task exit with sends in flight", test_exit(false));
 		zt_run("task exit, defer_taskrun ring", test_exit(true));
+		zt_run("execve with sends in flight", test_exec(false));
+		zt_run("execve, defer_taskrun ring", test_exec(true));
 	}
 	/* give deferred ring teardown time to run before kmemleak scans */
 	sleep(2);
