@@ -4,10 +4,14 @@
  * nothing, and does not join or seal a generation (DESIGN.md 2.4):
  * zc_group 0, SQE bytes 60..63 set, FLUSH without GROUP, group flags on
  * non-zero-copy opcodes, COMBINE_CQE with a group, the cap on live groups
- * (-ENOSPC) and on the members of a generation (-EOVERFLOW).
+ * (-ENOSPC) and on the members of a generation (-EOVERFLOW), and the
+ * locked-memory limit of an unprivileged user (-ENOMEM), whose pages must
+ * all be given back when a generation completes.
  */
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zcg-test.h"
@@ -292,6 +296,106 @@ static int test_member_cap(void)
 	return T_EXIT_PASS;
 }
 
+/*
+ * An unprivileged user's zero-copy sends from unregistered memory count
+ * against RLIMIT_MEMLOCK, (len >> 12) + 2 pages each, until their
+ * notification completes: for a group, until the generation completes. With
+ * a limit of 16 pages, 5 sends of 4 KiB (15 pages) fit in one generation,
+ * round after round, only if every generation gives all its pages back. A
+ * sixth send in flight fails with -ENOMEM, and still counts as a member.
+ */
+#define ML_PAGES	16
+#define ML_LEN		4096
+#define ML_ROUNDS	200
+
+static int memlock_send(struct io_uring *ring, int fd, int nr, __u32 group)
+{
+	static char mbuf[8][ML_LEN];
+	struct io_uring_sqe *sqe;
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		sqe = io_uring_get_sqe(ring);
+		io_uring_prep_send_zc_group(sqe, fd, mbuf[i], ML_LEN, 0, 0, group,
+					    i == nr - 1);
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		sqe->user_data = 0x300 + i;
+	}
+	zt_check(io_uring_submit(ring) == nr, "submit");
+	return T_EXIT_PASS;
+}
+
+static int memlock_child(void)
+{
+	struct rlimit rl = { ML_PAGES * 4096, ML_PAGES * 4096 };
+	static char rbuf[ML_LEN];
+	struct io_uring ring;
+	struct zt_cqe c[16];
+	int t, r, i, n, round, g = -1;
+
+	zt_check(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit");
+	zt_check(!setgid(65534) && !setuid(65534), "drop to nobody");
+	zt_check(!io_uring_queue_init(16, &ring, 0), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &t, &r), "pair");
+	for (round = 0; round < ML_ROUNDS; round++) {
+		if (memlock_send(&ring, t, 5, 5))
+			return T_EXIT_FAIL;
+		for (i = 0; i < 5; i++)
+			zt_check(zt_recv_all(r, rbuf, ML_LEN, SOCK_DGRAM) == ML_LEN,
+				 "round %d: datagram %d missing", round, i);
+		n = zt_collect(&ring, c, 16, 1);
+		if (n != 1)
+			zt_print_cqes(c, n);
+		zt_check(n == 1 && c[0].res == 5 &&
+			 c[0].flags == IORING_CQE_F_NOTIF,
+			 "round %d: %d CQEs, want the group CQE (pages not given back?)",
+			 round, n);
+	}
+	/* 6 sends of 4 KiB: the sixth (the flusher) passes the limit */
+	if (memlock_send(&ring, t, 6, 6))
+		return T_EXIT_FAIL;
+	for (i = 0; i < 5; i++)
+		zt_check(zt_recv_all(r, rbuf, ML_LEN, SOCK_DGRAM) == ML_LEN,
+			 "datagram %d missing", i);
+	n = zt_collect(&ring, c, 16, 2);
+	if (n != 2)
+		zt_print_cqes(c, n);
+	zt_check(n == 2, "%d CQEs, want the flusher's error and the group", n);
+	i = zt_find(c, n, 0x305, false);
+	zt_check(i >= 0 && c[i].res == -ENOMEM &&
+		 c[i].flags == IORING_CQE_F_MORE,
+		 "flusher past the limit: want -ENOMEM with F_MORE");
+	g = zt_find(c, n, 0x305, true);
+	zt_check(g >= 0 && c[g].res == 6 && c[g].flags == IORING_CQE_F_NOTIF,
+		 "group CQE of the generation with the failed member");
+	/* and the pages are back: a full generation fits again */
+	if (memlock_send(&ring, t, 5, 5))
+		return T_EXIT_FAIL;
+	for (i = 0; i < 5; i++)
+		zt_check(zt_recv_all(r, rbuf, ML_LEN, SOCK_DGRAM) == ML_LEN,
+			 "datagram %d missing", i);
+	n = zt_collect(&ring, c, 16, 1);
+	zt_check(n == 1 && c[0].res == 5, "generation after the failure");
+	io_uring_queue_exit(&ring);
+	return T_EXIT_PASS;
+}
+
+static int test_memlock(void)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	zt_check(pid >= 0, "fork");
+	if (!pid)
+		_exit(memlock_child());
+	zt_check(waitpid(pid, &status, 0) == pid, "waitpid");
+	zt_check(WIFEXITED(status) && WEXITSTATUS(status) == T_EXIT_PASS,
+		 "unprivileged child failed, status 0x%x", status);
+	return T_EXIT_PASS;
+}
+
 int main(void)
 {
 	struct io_uring ring;
@@ -312,5 +416,6 @@ int main(void)
 	io_uring_queue_exit(&ring);
 	zt_run("live group cap", test_group_cap());
 	zt_run("generation member cap", test_member_cap());
+	zt_run("locked-memory limit of an unprivileged user", test_memlock());
 	return T_EXIT_PASS;
 }

@@ -4,7 +4,8 @@
  * IORING_SEND_ZC_GROUP_FLUSH, alone and with IOSQE_CQE_SKIP_SUCCESS,
  * IORING_SEND_ZC_NOTIF_USER_DATA, IORING_SEND_ZC_REPORT_USAGE, fixed
  * buffers, SENDMSG_ZC, several sockets, TCP/UDP, IPv4/IPv6, DEFER_TASKRUN
- * rings, links, failing members and out-of-order buffer release.
+ * rings, links, failing members, out-of-order buffer release and
+ * generations whose data shares an skb.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -302,6 +303,167 @@ static int test_order(bool defer)
  * A member that fails (send on a reset connection, or a bad fd) still
  * counts in its generation; its error CQE is posted, without F_MORE.
  */
+/*
+ * Consecutive generations on one TCP connection may share an skb: small
+ * sends are appended to the last skb while the receiver's window is closed.
+ * Generation 1 (sealed) must complete when its data is delivered even
+ * though generation 2, whose data rides in the same skb, is still open; and
+ * no generation may complete while its data still waits in the socket.
+ */
+#define SHARED_LEN	512
+static int test_shared_skb(bool defer)
+{
+	static char fill[1 << 16];
+	int small = 4096, big = 1 << 20, tx, rx, n, got, i, want, total = 0;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	struct zt_cqe c[16];
+
+	zt_check(!ring_init(&ring, defer), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
+	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	/* close the window, leave room in the send buffer */
+	zt_check(send(tx, fill, sizeof(fill), 0) == sizeof(fill), "fill");
+	for (i = 0; i < 8; i++)
+		zt_fill(txbuf[i], SHARED_LEN, 0x5000 + i);
+	/* generation 1: members 0..3, 3 flushing; generation 2: 4..7, open */
+	for (i = 0; i < 8; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_send_zc_group(sqe, tx, txbuf[i], SHARED_LEN, 0, 0,
+					    9, i == 3);
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		sqe->user_data = UD(i);
+	}
+	zt_check(io_uring_submit(&ring) == 8, "submit");
+	n = zt_drain(&ring, c, 16, 300);
+	if (n)
+		zt_print_cqes(c, n);
+	zt_check(n == 0, "%d CQEs while the data waits in the socket", n);
+
+	/* deliver everything, check the bytes of both generations */
+	want = sizeof(fill) + 8 * SHARED_LEN;
+	while (total < want) {
+		got = recv(rx, rxbuf, want - total < (int)sizeof(rxbuf) ?
+			   want - total : (int)sizeof(rxbuf), 0);
+		zt_check(got > 0, "recv %d", got);
+		if (total + got > (int)sizeof(fill)) {
+			int off = total > (int)sizeof(fill) ? 0 : sizeof(fill) - total;
+			int pos = total + off - sizeof(fill);
+
+			for (; off < got; off++, pos++)
+				zt_check(rxbuf[off] == txbuf[pos / SHARED_LEN][pos % SHARED_LEN],
+					 "byte %d of the zero-copy data differs", pos);
+		}
+		total += got;
+	}
+	/* generation 1 posts; generation 2 is open and must not hold it back */
+	n = zt_collect(&ring, c, 16, 1);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1, "%d CQEs after delivery, want generation 1's", n);
+	if (check_group_cqe(&c[0], UD(3), 4))
+		return T_EXIT_FAIL;
+
+	/* seal generation 2 */
+	zt_fill(txbuf[8], SHARED_LEN, 0x5008);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, txbuf[8], SHARED_LEN, 0, 0, 9, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = UD(8);
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	zt_check(zt_recv_all(rx, rxbuf, SHARED_LEN, SOCK_STREAM) == SHARED_LEN,
+		 "recv");
+	zt_check(!memcmp(rxbuf, txbuf[8], SHARED_LEN), "flusher's bytes differ");
+	n = zt_collect(&ring, c, 16, 1);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1, "%d CQEs after the flush, want generation 2's", n);
+	if (check_group_cqe(&c[0], UD(8), 5))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
+/*
+ * Sends of a generation can reach the socket after those of a later
+ * generation. Here generation 1 has an skb full of its data but for the
+ * last place, which a member of generation 2 takes; generation 2 goes on in
+ * a new skb, and only then does generation 1's flusher (held back by a
+ * linked timeout) add its data, to generation 2's skb. If each generation
+ * waited for the other's skb, neither would ever complete.
+ */
+#define NR_FRAGS	16
+static int test_no_circle(bool defer)
+{
+	static char fill[1 << 16];
+	static char pages[40][4096] __attribute__((aligned(4096)));
+	struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+	int small = 4096, big = 1 << 20, tx, rx, n, got, i, want, total = 0;
+	struct iovec iov[NR_FRAGS];
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = NR_FRAGS };
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	struct zt_cqe c[16];
+
+	zt_check(!ring_init(&ring, defer), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
+	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	/* close the window; the next data starts a new skb */
+	zt_check(send(tx, fill, sizeof(fill), MSG_EOR) == sizeof(fill), "fill");
+	/* one fragment per iovec: separate, non-adjacent pages */
+	for (i = 0; i < NR_FRAGS; i++) {
+		iov[i].iov_base = pages[2 * i];
+		iov[i].iov_len = 64;
+	}
+	/* generation 1: 16 fragments now, the flusher after 100 ms */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_sendmsg_zc_group(sqe, tx, &msg, 0, 12, false);
+	sqe->user_data = UD(0);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_timeout(sqe, &ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = UD_NOP;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, pages[38], 64, 0, 0, 12, true);
+	sqe->user_data = UD(1);
+	/* generation 2: the 17th fragment, then a new skb */
+	for (i = 0; i < 3; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_send_zc_group(sqe, tx, pages[32 + 2 * i], 64, 0, 0,
+					    12, i == 2);
+		sqe->user_data = UD(2 + i);
+	}
+	zt_check(io_uring_submit(&ring) == 6, "submit");
+	/* five main CQEs, the timeout's, and nothing else while stuck */
+	n = zt_drain(&ring, c, 16, 400);
+	zt_check(n == 6 && zt_find(c, n, UD_NOP, false) >= 0,
+		 "%d CQEs before delivery, want 6", n);
+	zt_check(zt_find(c, n, UD(1), true) < 0 && zt_find(c, n, UD(4), true) < 0,
+		 "a group CQE while the data waits in the socket");
+
+	want = sizeof(fill) + NR_FRAGS * 64 + 4 * 64;
+	while (total < want) {
+		got = recv(rx, rxbuf, sizeof(rxbuf), 0);
+		zt_check(got > 0, "recv %d", got);
+		total += got;
+	}
+	zt_check(total == want, "received %d bytes, want %d", total, want);
+	n = zt_collect(&ring, c, 16, 2);
+	if (n != 2)
+		zt_print_cqes(c, n);
+	zt_check(n == 2, "%d group CQEs after delivery, want 2", n);
+	if (check_group_cqe(&c[0], UD(1), 2) || check_group_cqe(&c[1], UD(4), 3))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&ring);
+	close(tx);
+	close(rx);
+	return T_EXIT_PASS;
+}
+
 static int test_failing_member(bool skip)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
@@ -513,6 +675,11 @@ int main(void)
 	zt_run("interleaved groups", test_interleaved());
 	zt_run("flush order", test_order(false));
 	zt_run("flush order defer_taskrun", test_order(true));
+	zt_run("generations sharing skbs", test_shared_skb(false));
+	zt_run("generations sharing skbs defer_taskrun", test_shared_skb(true));
+	zt_run("generations sharing skbs both ways", test_no_circle(false));
+	zt_run("generations sharing skbs both ways defer_taskrun",
+	       test_no_circle(true));
 	zt_run("failing members", test_failing_member(false));
 	zt_run("failing members cqe_skip", test_failing_member(true));
 	zt_run("linked member", test_link());

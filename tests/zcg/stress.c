@@ -3,8 +3,8 @@
  * Randomized stress of every zero-copy notification model at once, for a
  * bounded time (ZCG_STRESS_SECS, default 20): plain sends, CQE_SKIP,
  * NOTIF_USER_DATA, COMBINE_CQE, group members and flushes over 8 groups,
- * fixed buffers, SENDMSG_ZC, TCP and UDP sockets, bad fds and invalid flag
- * mixes. A model of every request checks each CQE as it arrives and, at the
+ * fixed buffers, SENDMSG_ZC, TCP and UDP sockets (one TCP socket with tiny
+ * buffers, so that sends wait for room), bad fds and invalid flag mixes. A model of every request checks each CQE as it arrives and, at the
  * end, that every expected CQE came and nothing more:
  *  - a main CQE has F_MORE iff exactly one later CQE carries its
  *    notification user_data;
@@ -210,6 +210,13 @@ int main(void)
 				   &rx[i]))
 			return T_EXIT_FAIL;
 	}
+	/*
+	 * A tiny send buffer on TCP socket 0: sends wait for room and are
+	 * retried in whatever order the wakeups come, so the data of
+	 * different generations lands in the same skbs in any order.
+	 */
+	i = 4096;
+	setsockopt(tx[0], SOL_SOCKET, SO_SNDBUF, &i, sizeof(i));
 	printf("seed %u, %d seconds\n", seed, secs);
 	srand(seed);
 	zt_case = "stress";
