@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 .PHONY: packages deps kernel kernel-distro-config liburing repo test test-host \
 	test-guest kernel-tree kernel-export liburing-tree liburing-export clean \
-	bench bench-report
+	bench bench-report bench-record
 
 packages: deps kernel liburing repo
 
@@ -47,6 +47,13 @@ bench: deps liburing
 # Only the table and plots again, from the CSVs already in out/bench/.
 bench-report:
 	python3 bench/report.py out/bench
+
+# Keep the last run in the repository (bench/recorded/), for the README.
+bench-record:
+	mkdir -p bench/recorded
+	cp out/bench/summary.md out/bench/results.md out/bench/results.csv \
+		out/bench/crosscheck.csv out/bench/settings.txt \
+		out/bench/*.png bench/recorded/
 
 # Developer workflow: build/kernel/linux is a git tree (pristine base tagged
 # zcg-base, our series applied on top). Edit and commit there, then export.

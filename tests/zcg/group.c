@@ -311,20 +311,35 @@ static int test_order(bool defer)
  * no generation may complete while its data still waits in the socket.
  */
 #define SHARED_LEN	512
+#define FILL_LEN	(1 << 16)
+
+/*
+ * A ring and a TCP connection whose receive window is closed by FILL_LEN
+ * bytes, with room left in the send buffer: sends succeed, their data
+ * waits in skbs of the socket. The next data starts a new skb.
+ */
+static int closed_window(struct io_uring *ring, bool defer, int *tx, int *rx)
+{
+	static char fill[FILL_LEN];
+	int small = 4096, big = 1 << 20;
+
+	zt_check(!ring_init(ring, defer), "ring init");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx), "pair");
+	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	zt_check(send(*tx, fill, sizeof(fill), MSG_EOR) == sizeof(fill), "fill");
+	return T_EXIT_PASS;
+}
+
 static int test_shared_skb(bool defer)
 {
-	static char fill[1 << 16];
-	int small = 4096, big = 1 << 20, tx, rx, n, got, i, want, total = 0;
+	int tx, rx, n, got, i, want, total = 0;
 	struct io_uring_sqe *sqe;
 	struct io_uring ring;
 	struct zt_cqe c[16];
 
-	zt_check(!ring_init(&ring, defer), "ring init");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
-	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	/* close the window, leave room in the send buffer */
-	zt_check(send(tx, fill, sizeof(fill), 0) == sizeof(fill), "fill");
+	if (closed_window(&ring, defer, &tx, &rx))
+		return T_EXIT_FAIL;
 	for (i = 0; i < 8; i++)
 		zt_fill(txbuf[i], SHARED_LEN, 0x5000 + i);
 	/* generation 1: members 0..3, 3 flushing; generation 2: 4..7, open */
@@ -342,14 +357,14 @@ static int test_shared_skb(bool defer)
 	zt_check(n == 0, "%d CQEs while the data waits in the socket", n);
 
 	/* deliver everything, check the bytes of both generations */
-	want = sizeof(fill) + 8 * SHARED_LEN;
+	want = FILL_LEN + 8 * SHARED_LEN;
 	while (total < want) {
 		got = recv(rx, rxbuf, want - total < (int)sizeof(rxbuf) ?
 			   want - total : (int)sizeof(rxbuf), 0);
 		zt_check(got > 0, "recv %d", got);
-		if (total + got > (int)sizeof(fill)) {
-			int off = total > (int)sizeof(fill) ? 0 : sizeof(fill) - total;
-			int pos = total + off - sizeof(fill);
+		if (total + got > FILL_LEN) {
+			int off = total > FILL_LEN ? 0 : FILL_LEN - total;
+			int pos = total + off - FILL_LEN;
 
 			for (; off < got; off++, pos++)
 				zt_check(rxbuf[off] == txbuf[pos / SHARED_LEN][pos % SHARED_LEN],
@@ -398,22 +413,17 @@ static int test_shared_skb(bool defer)
 #define NR_FRAGS	16
 static int test_no_circle(bool defer)
 {
-	static char fill[1 << 16];
 	static char pages[40][4096] __attribute__((aligned(4096)));
 	struct __kernel_timespec ts = { .tv_nsec = 100000000 };
-	int small = 4096, big = 1 << 20, tx, rx, n, got, i, want, total = 0;
+	int tx, rx, n, got, i, want, total = 0;
 	struct iovec iov[NR_FRAGS];
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = NR_FRAGS };
 	struct io_uring_sqe *sqe;
 	struct io_uring ring;
 	struct zt_cqe c[16];
 
-	zt_check(!ring_init(&ring, defer), "ring init");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
-	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	/* close the window; the next data starts a new skb */
-	zt_check(send(tx, fill, sizeof(fill), MSG_EOR) == sizeof(fill), "fill");
+	if (closed_window(&ring, defer, &tx, &rx))
+		return T_EXIT_FAIL;
 	/* one fragment per iovec: separate, non-adjacent pages */
 	for (i = 0; i < NR_FRAGS; i++) {
 		iov[i].iov_base = pages[2 * i];
@@ -445,7 +455,7 @@ static int test_no_circle(bool defer)
 	zt_check(zt_find(c, n, UD(1), true) < 0 && zt_find(c, n, UD(4), true) < 0,
 		 "a group CQE while the data waits in the socket");
 
-	want = sizeof(fill) + NR_FRAGS * 64 + 4 * 64;
+	want = FILL_LEN + NR_FRAGS * 64 + 4 * 64;
 	while (total < want) {
 		got = recv(rx, rxbuf, sizeof(rxbuf), 0);
 		zt_check(got > 0, "recv %d", got);

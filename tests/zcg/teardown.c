@@ -95,6 +95,24 @@ static int test_close(bool defer)
 	return T_EXIT_PASS;
 }
 
+/*
+ * In a forked child: a ring with everything of load() in flight, then a
+ * moment for it to get going. The child exits with 1 if that fails.
+ */
+static void child_load(bool defer)
+{
+	static struct io_uring ring;
+	int utx, urx, stx, srx;
+
+	if (io_uring_queue_init(64, &ring, defer ?
+			IORING_SETUP_DEFER_TASKRUN |
+			IORING_SETUP_SINGLE_ISSUER : 0) ||
+	    zt_socket_pair(AF_INET, SOCK_DGRAM, &utx, &urx) ||
+	    stuck_pair(&stx, &srx) || load(&ring, utx, stx))
+		_exit(1);
+	usleep(100000);
+}
+
 /* The task exits with the ring and the sockets still open. */
 static int test_exit(bool defer)
 {
@@ -104,16 +122,7 @@ static int test_exit(bool defer)
 	pid = fork();
 	zt_check(pid >= 0, "fork");
 	if (!pid) {
-		struct io_uring ring;
-		int utx, urx, stx, srx;
-
-		if (io_uring_queue_init(64, &ring, defer ?
-				IORING_SETUP_DEFER_TASKRUN |
-				IORING_SETUP_SINGLE_ISSUER : 0) ||
-		    zt_socket_pair(AF_INET, SOCK_DGRAM, &utx, &urx) ||
-		    stuck_pair(&stx, &srx) || load(&ring, utx, stx))
-			_exit(1);
-		usleep(100000);
+		child_load(defer);
 		_exit(0);
 	}
 	zt_check(waitpid(pid, &status, 0) == pid, "waitpid");
@@ -136,16 +145,7 @@ static int test_exec(bool defer)
 	pid = fork();
 	zt_check(pid >= 0, "fork");
 	if (!pid) {
-		struct io_uring ring;
-		int utx, urx, stx, srx;
-
-		if (io_uring_queue_init(64, &ring, defer ?
-				IORING_SETUP_DEFER_TASKRUN |
-				IORING_SETUP_SINGLE_ISSUER : 0) ||
-		    zt_socket_pair(AF_INET, SOCK_DGRAM, &utx, &urx) ||
-		    stuck_pair(&stx, &srx) || load(&ring, utx, stx))
-			_exit(1);
-		usleep(100000);
+		child_load(defer);
 		execl("/bin/true", "true", (char *)NULL);
 		_exit(2);
 	}
