@@ -2,7 +2,7 @@
 # config.sh FLAVOUR TREE OBJDIR: write OBJDIR/.config for a zcg kernel flavour
 # and check that every option of our fragments survived olddefconfig.
 #   test    tinyconfig + kvm_guest + guest.config + debug.config (CI's kernel)
-#   bench   tinyconfig + kvm_guest + guest.config, no debug options
+#   bench   tinyconfig + kvm_guest + guest.config, no debug options, -O2
 #   distro  Debian's own 6.12 amd64 config + zcg.config (what hosts install)
 . "$(dirname "$0")/../scripts/common.sh"
 . "$ZCG_TOP/kernel-src/pin.env"
