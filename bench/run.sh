@@ -133,7 +133,7 @@ for k in $kernels; do
 done
 
 rm -rf "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv "$out"/guest-*.log* \
-	"$out"/*.png "$out"/results.md
+	"$out"/*.png "$out"/results.md "$out"/summary.md
 for k in $kernels; do
 	rm -rf "${out:?}/$k"
 done

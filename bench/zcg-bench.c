@@ -182,6 +182,18 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
+/* The integer argument of option --name, within lo..hi. */
+static int int_arg(const char *name, int lo, int hi)
+{
+	int v = atoi(optarg);
+
+	if (v < lo || v > hi)
+		die("bad --%s", name);
+	return v;
+}
+
+#define STR_ARG(buf)	snprintf(buf, sizeof(buf), "%s", optarg)
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -356,31 +368,25 @@ static void parse_args(int argc, char **argv)
 			opt_warmup = atof(optarg);
 			break;
 		case 'r':
-			opt_rounds = atoi(optarg);
-			if (opt_rounds < 1 || opt_rounds > 100)
-				die("bad --rounds");
+			opt_rounds = int_arg("rounds", 1, 100);
 			break;
 		case 'T':
-			snprintf(transports, sizeof(transports), "%s", optarg);
+			STR_ARG(transports);
 			break;
 		case 'm':
-			snprintf(modes, sizeof(modes), "%s", optarg);
+			STR_ARG(modes);
 			break;
 		case 's':
-			snprintf(sizes, sizeof(sizes), "%s", optarg);
+			STR_ARG(sizes);
 			break;
 		case 'd':
-			snprintf(dring, sizeof(dring), "%s", optarg);
+			STR_ARG(dring);
 			break;
 		case 'b':
-			opt_batch = atoi(optarg);
-			if (opt_batch < 1 || opt_batch > 1024)
-				die("bad --batch");
+			opt_batch = int_arg("batch", 1, 1024);
 			break;
 		case 'p':
-			opt_pool = atoi(optarg);
-			if (opt_pool < 1 || opt_pool > 65536)
-				die("bad --pool");
+			opt_pool = int_arg("pool", 1, 65536);
 			break;
 		case 'c':
 			if (!strcmp(optarg, "none"))
