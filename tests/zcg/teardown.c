@@ -132,9 +132,10 @@ static int test_exit(bool defer)
 }
 
 /*
- * The task calls execve() with everything in flight. An open generation
- * holds a request of the task, and exec waits until all the task's requests
- * are gone: the generation must be discarded, or exec hangs.
+ * The task calls execve() with everything in flight. exec cancels the
+ * task's requests and waits until they are gone: nothing a group keeps (an
+ * open generation, a batch whose buffers are in flight) may make it wait
+ * for a flush that will never come, or exec hangs.
  */
 static int test_exec(bool defer)
 {
