@@ -172,24 +172,24 @@ int main(void)
 	const unsigned sqpoll = IORING_SETUP_SQPOLL;
 
 	zt_require_zcg();
-	zt_run("io-wq and inline members", test_ctx(0, ASYNC_SOME, false, false));
-	zt_run("io-wq and inline members cqe_skip",
+	zt_run_on("io-wq and inline members", test_ctx(0, ASYNC_SOME, false, false));
+	zt_run_on("io-wq and inline members cqe_skip",
 	       test_ctx(0, ASYNC_SOME, false, true));
-	zt_run("io-wq members only", test_ctx(0, ASYNC_ALL, false, false));
-	zt_run("io-wq and inline members defer_taskrun",
+	zt_run_on("io-wq members only", test_ctx(0, ASYNC_ALL, false, false));
+	zt_run_on("io-wq and inline members defer_taskrun",
 	       test_ctx(defer, ASYNC_SOME, false, false));
-	zt_run("io-wq and inline members defer_taskrun cqe_skip",
+	zt_run_on("io-wq and inline members defer_taskrun cqe_skip",
 	       test_ctx(defer, ASYNC_SOME, false, true));
-	zt_run("io-wq and inline members, stalled tcp",
+	zt_run_on("io-wq and inline members, stalled tcp",
 	       test_ctx(0, ASYNC_SOME, true, false));
-	zt_run("io-wq and inline members, stalled tcp, defer_taskrun cqe_skip",
+	zt_run_on("io-wq and inline members, stalled tcp, defer_taskrun cqe_skip",
 	       test_ctx(defer, ASYNC_SOME, true, true));
-	zt_run("sqpoll", test_ctx(sqpoll, ASYNC_NONE, false, false));
-	zt_run("sqpoll cqe_skip", test_ctx(sqpoll, ASYNC_NONE, false, true));
-	zt_run("sqpoll with io-wq members",
+	zt_run_on("sqpoll", test_ctx(sqpoll, ASYNC_NONE, false, false));
+	zt_run_on("sqpoll cqe_skip", test_ctx(sqpoll, ASYNC_NONE, false, true));
+	zt_run_on("sqpoll with io-wq members",
 	       test_ctx(sqpoll, ASYNC_SOME, false, false));
-	zt_run("sqpoll, stalled tcp", test_ctx(sqpoll, ASYNC_NONE, true, false));
-	zt_run("sqpoll, stalled tcp cqe_skip",
+	zt_run_on("sqpoll, stalled tcp", test_ctx(sqpoll, ASYNC_NONE, true, false));
+	zt_run_on("sqpoll, stalled tcp cqe_skip",
 	       test_ctx(sqpoll, ASYNC_SOME, true, true));
-	return T_EXIT_PASS;
+	return zt_status();
 }

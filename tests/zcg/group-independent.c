@@ -136,14 +136,14 @@ static int test_independent(enum share how, bool defer, bool skip)
 int main(void)
 {
 	zt_require_zcg();
-	zt_run("tcp_cork", test_independent(CORK, false, false));
-	zt_run("tcp_cork cqe_skip", test_independent(CORK, false, true));
-	zt_run("tcp_cork defer_taskrun cqe_skip",
+	zt_run_on("tcp_cork", test_independent(CORK, false, false));
+	zt_run_on("tcp_cork cqe_skip", test_independent(CORK, false, true));
+	zt_run_on("tcp_cork defer_taskrun cqe_skip",
 	       test_independent(CORK, true, true));
-	zt_run("slow reader", test_independent(SLOW_READER, false, false));
-	zt_run("slow reader cqe_skip",
+	zt_run_on("slow reader", test_independent(SLOW_READER, false, false));
+	zt_run_on("slow reader cqe_skip",
 	       test_independent(SLOW_READER, false, true));
-	zt_run("slow reader defer_taskrun cqe_skip",
+	zt_run_on("slow reader defer_taskrun cqe_skip",
 	       test_independent(SLOW_READER, true, true));
-	return T_EXIT_PASS;
+	return zt_status();
 }

@@ -104,9 +104,9 @@ int main(void)
 	static int grouped;
 
 	zt_require_zcg();
-	zt_run("ungrouped, unprivileged, RLIMIT_MEMLOCK 8 MiB",
+	zt_run_on("ungrouped, unprivileged, RLIMIT_MEMLOCK 8 MiB",
 	       zt_run_unprivileged(run, NULL, MEMLOCK, 300));
-	zt_run("grouped without flush, unprivileged, RLIMIT_MEMLOCK 8 MiB",
+	zt_run_on("grouped without flush, unprivileged, RLIMIT_MEMLOCK 8 MiB",
 	       zt_run_unprivileged(run, &grouped, MEMLOCK, 300));
-	return T_EXIT_PASS;
+	return zt_status();
 }

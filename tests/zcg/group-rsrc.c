@@ -206,16 +206,16 @@ int main(void)
 	zt_require_zcg();
 	zt_alarm_interrupts();
 
-	zt_run("unregister buffers", test_unregister(0, BUFFERS));
-	zt_run("unregister buffers single_issuer",
+	zt_run_on("unregister buffers", test_unregister(0, BUFFERS));
+	zt_run_on("unregister buffers single_issuer",
 	       test_unregister(IORING_SETUP_SINGLE_ISSUER, BUFFERS));
-	zt_run("unregister buffers single_issuer defer_taskrun",
+	zt_run_on("unregister buffers single_issuer defer_taskrun",
 	       test_unregister(IORING_SETUP_SINGLE_ISSUER |
 			       IORING_SETUP_DEFER_TASKRUN, BUFFERS));
-	zt_run("unregister files", test_unregister(0, FILES));
-	zt_run("unregister files single_issuer",
+	zt_run_on("unregister files", test_unregister(0, FILES));
+	zt_run_on("unregister files single_issuer",
 	       test_unregister(IORING_SETUP_SINGLE_ISSUER, FILES));
-	zt_run("update buffer", test_update(BUFFERS));
-	zt_run("update file", test_update(FILES));
-	return T_EXIT_PASS;
+	zt_run_on("update buffer", test_update(BUFFERS));
+	zt_run_on("update file", test_update(FILES));
+	return zt_status();
 }

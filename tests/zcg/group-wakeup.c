@@ -135,15 +135,15 @@ int main(void)
 			       IORING_SETUP_SINGLE_ISSUER;
 
 	zt_require_zcg();
-	zt_run("defer_taskrun, wait_cqes", test_wakeup(defer, 1, 1, false));
-	zt_run("defer_taskrun, wait_cqes, several members",
+	zt_run_on("defer_taskrun, wait_cqes", test_wakeup(defer, 1, 1, false));
+	zt_run_on("defer_taskrun, wait_cqes, several members",
 	       test_wakeup(defer, 2, 3, false));
-	zt_run("defer_taskrun, submit_and_wait_timeout",
+	zt_run_on("defer_taskrun, submit_and_wait_timeout",
 	       test_wakeup(defer, 2, 3, true));
-	zt_run("default ring, wait_cqes", test_wakeup(0, 1, 1, false));
-	zt_run("default ring, wait_cqes, several members",
+	zt_run_on("default ring, wait_cqes", test_wakeup(0, 1, 1, false));
+	zt_run_on("default ring, wait_cqes, several members",
 	       test_wakeup(0, 2, 3, false));
-	zt_run("single_issuer ring, wait_cqes",
+	zt_run_on("single_issuer ring, wait_cqes",
 	       test_wakeup(IORING_SETUP_SINGLE_ISSUER, 2, 3, false));
-	return T_EXIT_PASS;
+	return zt_status();
 }

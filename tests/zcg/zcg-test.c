@@ -17,6 +17,16 @@
 #include "zcg-test.h"
 
 const char *zt_case;
+int zt_failed, zt_skipped;
+
+int zt_status(void)
+{
+	if (zt_failed) {
+		printf("%d case(s) failed\n", zt_failed);
+		return T_EXIT_FAIL;
+	}
+	return zt_skipped ? T_EXIT_SKIP : T_EXIT_PASS;
+}
 
 void zt_skip_exit(const char *fmt, ...)
 {

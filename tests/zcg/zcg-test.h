@@ -57,6 +57,32 @@ extern const char *zt_case;
 	printf("ok %s\n", zt_case);					\
 } while (0)
 
+/*
+ * Run a case function and go on with the next case whatever its result
+ * (each case has its own ring and sockets): every failing case shows up in
+ * one run. main() then returns zt_status(): T_EXIT_FAIL if a case failed,
+ * else T_EXIT_SKIP if one skipped (it said why), else T_EXIT_PASS.
+ */
+extern int zt_failed, zt_skipped;
+#define zt_run_on(name, call) do {					\
+	int __r;							\
+	zt_case = (name);						\
+	fflush(stdout);							\
+	__r = (call);							\
+	fflush(stderr);							\
+	if (__r == T_EXIT_PASS) {					\
+		printf("ok %s\n", zt_case);				\
+	} else if (__r == T_EXIT_SKIP) {				\
+		printf("skipped %s\n", zt_case);			\
+		zt_skipped++;						\
+	} else {							\
+		printf("not ok %s\n", zt_case);			\
+		zt_failed++;						\
+	}								\
+	fflush(stdout);							\
+} while (0)
+int zt_status(void);
+
 void zt_skip_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* A connected pair over loopback: SOCK_STREAM (TCP) or SOCK_DGRAM (UDP). */
