@@ -189,7 +189,7 @@ int main(void)
 	zt_run_on("sqpoll with io-wq members",
 	       test_ctx(sqpoll, ASYNC_SOME, false, false));
 	zt_run_on("sqpoll, stalled tcp", test_ctx(sqpoll, ASYNC_NONE, true, false));
-	zt_run_on("sqpoll, stalled tcp cqe_skip",
+	zt_run_on("sqpoll with io-wq members, stalled tcp cqe_skip",
 	       test_ctx(sqpoll, ASYNC_SOME, true, true));
 	return zt_status();
 }
