@@ -73,17 +73,6 @@ static struct io_uring_sqe *member(struct io_uring *ring, enum how how, int fd,
 	return sqe;
 }
 
-static int check_group_cqe(const struct zt_cqe *c, __u64 ud, unsigned count)
-{
-	zt_check(c->user_data == ud, "group CQE user_data 0x%llx, want 0x%llx",
-		 (unsigned long long)c->user_data, (unsigned long long)ud);
-	zt_check(c->flags == IORING_CQE_F_NOTIF, "group CQE flags 0x%x",
-		 c->flags);
-	zt_check((unsigned)c->res == count, "group CQE res %d, want %u",
-		 c->res, count);
-	return T_EXIT_PASS;
-}
-
 /*
  * n members on one socket, the last one flushing: n main CQEs (F_MORE only
  * on the flusher) or none with CQE_SKIP, and exactly one group CQE.
@@ -126,7 +115,7 @@ static int test_basic(int family, int type, enum how how, bool defer,
 	k = zt_find(c, got, UD(n - 1), true);
 	zt_check(k >= 0, "no group CQE");
 	zt_check(k == got - 1, "group CQE is not the last CQE");
-	if (check_group_cqe(&c[k], UD(n - 1), n))
+	if (zt_check_group(&c[k], UD(n - 1), n))
 		return T_EXIT_FAIL;
 	ucqe.res = c[k].res;
 	zt_check(io_uring_cqe_zc_group_count(&ucqe) == (unsigned)n,
@@ -158,7 +147,7 @@ static int test_notif_user_data(void)
 	if (n != 1)
 		zt_print_cqes(c, n);
 	zt_check(n == 1, "%d CQEs", n);
-	if (check_group_cqe(&c[0], UD_NOTIF + 3, 4))
+	if (zt_check_group(&c[0], UD_NOTIF + 3, 4))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx);
@@ -190,7 +179,7 @@ static int test_sockets(bool skip)
 	if (n != want)
 		zt_print_cqes(c, n);
 	zt_check(n == want, "%d CQEs, want %d", n, want);
-	if (check_group_cqe(&c[n - 1], UD(15), 16))
+	if (zt_check_group(&c[n - 1], UD(15), 16))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	for (i = 0; i < 4; i++) {
@@ -228,7 +217,7 @@ static int test_interleaved(void)
 	for (g = 0; g < 8; g++) {
 		i = zt_find(c, n, UD(last[g]), true);
 		zt_check(i >= 0, "no CQE for group %d", g);
-		if (check_group_cqe(&c[i], UD(last[g]), counts[g]))
+		if (zt_check_group(&c[i], UD(last[g]), counts[g]))
 			return T_EXIT_FAIL;
 	}
 	io_uring_queue_exit(&ring);
@@ -289,7 +278,7 @@ static int test_order(bool defer)
 	if (n != 2)
 		zt_print_cqes(c, n);
 	zt_check(n == 2, "%d CQEs, want the two generations", n);
-	if (check_group_cqe(&c[0], UD(1), 2) || check_group_cqe(&c[1], UD(3), 2))
+	if (zt_check_group(&c[0], UD(1), 2) || zt_check_group(&c[1], UD(3), 2))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx1);
@@ -311,23 +300,13 @@ static int test_order(bool defer)
  * no generation may complete while its data still waits in the socket.
  */
 #define SHARED_LEN	512
-#define FILL_LEN	(1 << 16)
+#define FILL_LEN	ZT_FILL_LEN
 
-/*
- * A ring and a TCP connection whose receive window is closed by FILL_LEN
- * bytes, with room left in the send buffer: sends succeed, their data
- * waits in skbs of the socket. The next data starts a new skb.
- */
+/* A ring and a TCP connection whose receive window is closed. */
 static int closed_window(struct io_uring *ring, bool defer, int *tx, int *rx)
 {
-	static char fill[FILL_LEN];
-	int small = 4096, big = 1 << 20;
-
 	zt_check(!ring_init(ring, defer), "ring init");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx), "pair");
-	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	zt_check(send(*tx, fill, sizeof(fill), MSG_EOR) == sizeof(fill), "fill");
+	zt_check(!zt_stalled_pair(tx, rx), "stalled pair");
 	return T_EXIT_PASS;
 }
 
@@ -377,7 +356,7 @@ static int test_shared_skb(bool defer)
 	if (n != 1)
 		zt_print_cqes(c, n);
 	zt_check(n == 1, "%d CQEs after delivery, want generation 1's", n);
-	if (check_group_cqe(&c[0], UD(3), 4))
+	if (zt_check_group(&c[0], UD(3), 4))
 		return T_EXIT_FAIL;
 
 	/* seal generation 2 */
@@ -394,7 +373,7 @@ static int test_shared_skb(bool defer)
 	if (n != 1)
 		zt_print_cqes(c, n);
 	zt_check(n == 1, "%d CQEs after the flush, want generation 2's", n);
-	if (check_group_cqe(&c[0], UD(8), 5))
+	if (zt_check_group(&c[0], UD(8), 5))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx);
@@ -466,7 +445,7 @@ static int test_no_circle(bool defer)
 	if (n != 2)
 		zt_print_cqes(c, n);
 	zt_check(n == 2, "%d group CQEs after delivery, want 2", n);
-	if (check_group_cqe(&c[0], UD(1), 2) || check_group_cqe(&c[1], UD(4), 3))
+	if (zt_check_group(&c[0], UD(1), 2) || zt_check_group(&c[1], UD(4), 3))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx);
@@ -512,7 +491,7 @@ static int test_failing_member(bool skip)
 		 "bad fd member CQE");
 	i = zt_find(c, n, UD(3), true);
 	zt_check(i == n - 1, "group CQE missing or not last");
-	if (check_group_cqe(&c[i], UD(3), 4))
+	if (zt_check_group(&c[i], UD(3), 4))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx);
@@ -548,7 +527,7 @@ static int test_link(void)
 	zt_check(c[zt_find(c, n, UD_NOP, false)].res == 0, "nop res");
 	n = zt_find(c, n, UD(1), true);
 	zt_check(n >= 0, "no group CQE");
-	if (check_group_cqe(&c[n], UD(1), 2))
+	if (zt_check_group(&c[n], UD(1), 2))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx);
@@ -588,7 +567,7 @@ static int test_link_cancelled_flusher(void)
 		 c[i].flags == IORING_CQE_F_MORE, "flusher CQE res %d flags 0x%x",
 		 i >= 0 ? c[i].res : 0, i >= 0 ? c[i].flags : 0);
 	zt_check(zt_find(c, n, UD(2), true) == n - 1, "group CQE not last");
-	if (check_group_cqe(&c[n - 1], UD(2), 2))
+	if (zt_check_group(&c[n - 1], UD(2), 2))
 		return T_EXIT_FAIL;
 	io_uring_queue_exit(&ring);
 	close(tx);
@@ -629,7 +608,7 @@ static int test_report_usage(void)
 	zt_check(zt_recv_all(rx, rxbuf, 3 * LEN, SOCK_STREAM) == 3 * LEN, "recv");
 	n = zt_collect(&ring, c, 16, 1);
 	zt_check(n == 1, "%d CQEs", n);
-	if (check_group_cqe(&c[0], UD(2), 3))
+	if (zt_check_group(&c[0], UD(2), 3))
 		return T_EXIT_FAIL;
 
 	/* one member asks */

@@ -1,15 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
+#include <grp.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zcg-test.h"
 
 const char *zt_case;
+int zt_failed, zt_skipped;
+
+int zt_status(void)
+{
+	if (zt_failed) {
+		printf("%d case(s) failed\n", zt_failed);
+		return T_EXIT_FAIL;
+	}
+	return zt_skipped ? T_EXIT_SKIP : T_EXIT_PASS;
+}
 
 void zt_skip_exit(const char *fmt, ...)
 {
@@ -114,7 +131,7 @@ void zt_fill(void *buf, size_t len, unsigned seed)
 		p[i] = (unsigned char)(seed * 31 + i * 7 + (i >> 8));
 }
 
-static int zt_wait_one(struct io_uring *ring, struct zt_cqe *out, int ms)
+int zt_wait(struct io_uring *ring, struct zt_cqe *out, int ms)
 {
 	struct __kernel_timespec ts = {
 		.tv_sec = ms / 1000,
@@ -137,7 +154,7 @@ int zt_drain(struct io_uring *ring, struct zt_cqe *out, int max, int ms)
 {
 	int n = 0;
 
-	while (n < max && !zt_wait_one(ring, &out[n], ms))
+	while (n < max && !zt_wait(ring, &out[n], ms))
 		n++;
 	return n;
 }
@@ -146,7 +163,7 @@ int zt_collect(struct io_uring *ring, struct zt_cqe *out, int max, int want)
 {
 	int n = 0;
 
-	while (n < want && n < max && !zt_wait_one(ring, &out[n], ZT_WAIT_MS))
+	while (n < want && n < max && !zt_wait(ring, &out[n], ZT_WAIT_MS))
 		n++;
 	if (n < want)
 		return n;
@@ -216,4 +233,205 @@ int zt_find(const struct zt_cqe *c, int n, __u64 user_data, bool notif)
 		    !!(c[i].flags & IORING_CQE_F_NOTIF) == notif)
 			return i;
 	return -1;
+}
+
+long long zt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int zt_wait_nr(struct io_uring *ring, unsigned nr, int ms, struct zt_cqe *out,
+	       int max, int *ret, long long *done_ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000LL,
+	};
+	struct io_uring_cqe *cqe;
+
+	*ret = io_uring_wait_cqes(ring, &cqe, nr, &ts, NULL);
+	*done_ms = zt_now_ms();
+	return zt_reap(ring, out, max);
+}
+
+int zt_reap(struct io_uring *ring, struct zt_cqe *out, int max)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head;
+	int n = 0;
+
+	io_uring_for_each_cqe(ring, head, cqe) {
+		if (n == max)
+			break;
+		out[n].user_data = cqe->user_data;
+		out[n].res = cqe->res;
+		out[n].flags = cqe->flags;
+		n++;
+	}
+	io_uring_cq_advance(ring, n);
+	return n;
+}
+
+int zt_check_group(const struct zt_cqe *c, __u64 user_data, unsigned count)
+{
+	zt_check(c->user_data == user_data,
+		 "group CQE user_data 0x%llx, want 0x%llx",
+		 (unsigned long long)c->user_data,
+		 (unsigned long long)user_data);
+	zt_check(c->flags == IORING_CQE_F_NOTIF, "group CQE flags 0x%x",
+		 c->flags);
+	zt_check((unsigned)c->res == count, "group CQE res %d, want %u",
+		 c->res, count);
+	return T_EXIT_PASS;
+}
+
+struct io_uring_sqe *zt_member(struct io_uring *ring, int fd, const void *buf,
+			       size_t len, __u32 g, bool flush, int buf_index,
+			       unsigned sqe_flags, __u64 user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		fprintf(stderr, "FAIL [%s]: submission queue full\n",
+			zt_case ? zt_case : "-");
+		exit(T_EXIT_FAIL);
+	}
+	if (buf_index >= 0)
+		io_uring_prep_send_zc_group_fixed(sqe, fd, buf, len, 0, 0,
+						  buf_index, g, flush);
+	else
+		io_uring_prep_send_zc_group(sqe, fd, buf, len, 0, 0, g, flush);
+	sqe->flags |= sqe_flags;
+	sqe->user_data = user_data;
+	return sqe;
+}
+
+int zt_stalled_pair(int *tx, int *rx)
+{
+	static char fill[ZT_FILL_LEN];
+	int small = 4096, big = 1 << 20, unsent = 0, ret;
+
+	ret = zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx);
+	if (ret)
+		return ret;
+	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (send(*tx, fill, sizeof(fill), MSG_EOR) != sizeof(fill))
+		ret = errno ? -errno : -EIO;
+	else if (ioctl(*tx, SIOCOUTQNSD, &unsent))
+		ret = -errno;
+	else if (unsent <= 0)
+		ret = -EAGAIN;
+	if (ret) {
+		fprintf(stderr, "could not close the receive window: %s\n",
+			strerror(-ret));
+		close(*tx);
+		close(*rx);
+	}
+	return ret;
+}
+
+int zt_read_bytes(int fd, size_t len)
+{
+	static char sink[1 << 16];
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		size_t want = len - got < sizeof(sink) ? len - got : sizeof(sink);
+		ssize_t r;
+
+		if (poll(&pfd, 1, ZT_WAIT_MS) != 1)
+			return -ETIMEDOUT;
+		r = recv(fd, sink, want, MSG_DONTWAIT);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EPIPE;
+		got += r;
+	}
+	return 0;
+}
+
+int zt_wait_acked(int fd, int ms)
+{
+	long long end = zt_now_ms() + ms;
+	int outq;
+
+	do {
+		if (ioctl(fd, SIOCOUTQ, &outq))
+			return -errno;
+		if (!outq)
+			return 0;
+		usleep(1000);
+	} while (zt_now_ms() < end);
+	return -ETIMEDOUT;
+}
+
+static void zt_sigalrm(int sig)
+{
+	(void)sig;
+}
+
+void zt_alarm_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = zt_sigalrm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+int zt_run_unprivileged(int (*fn)(void *), void *arg, unsigned long memlock,
+			unsigned timeout_s)
+{
+	struct rlimit rl = { memlock, memlock };
+	int status, ret;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("skip: not root, cannot drop privileges to run as an unprivileged user\n");
+		return T_EXIT_SKIP;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "fork: %s\n", strerror(errno));
+		return T_EXIT_FAIL;
+	}
+	if (!pid) {
+		signal(SIGALRM, SIG_DFL);
+		alarm(timeout_s);
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+		    setgid(65534) || setuid(65534)) {
+			fprintf(stderr, "dropping privileges: %s\n",
+				strerror(errno));
+			_exit(T_EXIT_FAIL);
+		}
+		if (!setuid(0)) {
+			fprintf(stderr, "still privileged after setuid(65534)\n");
+			_exit(T_EXIT_FAIL);
+		}
+		ret = fn(arg);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(ret);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "waitpid: %s\n", strerror(errno));
+			return T_EXIT_FAIL;
+		}
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	fprintf(stderr, "unprivileged child killed by signal %d%s\n",
+		WTERMSIG(status),
+		WTERMSIG(status) == SIGALRM ? " (it hung: timed out)" : "");
+	return T_EXIT_FAIL;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <liburing.h>
 
 enum {
@@ -56,6 +57,32 @@ extern const char *zt_case;
 	printf("ok %s\n", zt_case);					\
 } while (0)
 
+/*
+ * Run a case function and go on with the next case whatever its result
+ * (each case has its own ring and sockets): every failing case shows up in
+ * one run. main() then returns zt_status(): T_EXIT_FAIL if a case failed,
+ * else T_EXIT_SKIP if one skipped (it said why), else T_EXIT_PASS.
+ */
+extern int zt_failed, zt_skipped;
+#define zt_run_on(name, call) do {					\
+	int __r;							\
+	zt_case = (name);						\
+	fflush(stdout);							\
+	__r = (call);							\
+	fflush(stderr);							\
+	if (__r == T_EXIT_PASS) {					\
+		printf("ok %s\n", zt_case);				\
+	} else if (__r == T_EXIT_SKIP) {				\
+		printf("skipped %s\n", zt_case);			\
+		zt_skipped++;						\
+	} else {							\
+		printf("not ok %s\n", zt_case);			\
+		zt_failed++;						\
+	}								\
+	fflush(stdout);							\
+} while (0)
+int zt_status(void);
+
 void zt_skip_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* A connected pair over loopback: SOCK_STREAM (TCP) or SOCK_DGRAM (UDP). */
@@ -84,5 +111,75 @@ void zt_require_zc_cqe_skip(void);
 void zt_require_zcg(void);
 /* Find the CQE with this user_data and no IORING_CQE_F_NOTIF (or -1). */
 int zt_find(const struct zt_cqe *c, int n, __u64 user_data, bool notif);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+long long zt_now_ms(void);
+/* Wait up to ms for one CQE, copy it to out, mark it seen; 0 or -errno. */
+int zt_wait(struct io_uring *ring, struct zt_cqe *out, int ms);
+/* Copy out and mark seen what the CQ holds (up to max), without a syscall. */
+int zt_reap(struct io_uring *ring, struct zt_cqe *out, int max);
+/*
+ * Wait for nr CQEs as an application does: one io_uring_wait_cqes() call
+ * with a timeout of ms. Then copy out (and mark seen) what the CQ holds, up
+ * to max, without entering the kernel again. *ret gets the call's return
+ * value and *done_ms the time (zt_now_ms()) at which it returned. Returns
+ * the number of CQEs copied out.
+ */
+int zt_wait_nr(struct io_uring *ring, unsigned nr, int ms, struct zt_cqe *out,
+	       int max, int *ret, long long *done_ms);
+
+/*
+ * Check a group CQE: user_data, flags exactly IORING_CQE_F_NOTIF and
+ * res exactly count.
+ */
+int zt_check_group(const struct zt_cqe *c, __u64 user_data, unsigned count);
+
+/*
+ * Queue a grouped SEND_ZC of len bytes of buf on fd (a registered file
+ * index with IOSQE_FIXED_FILE in sqe_flags), a member of group g, flushing
+ * if flush; buf_index >= 0 sends from that registered buffer.
+ */
+struct io_uring_sqe *zt_member(struct io_uring *ring, int fd, const void *buf,
+			       size_t len, __u32 g, bool flush, int buf_index,
+			       unsigned sqe_flags, __u64 user_data);
+
+/*
+ * A TCP connection over loopback whose receive window is closed: the
+ * receiver's SO_RCVBUF is tiny and ZT_FILL_LEN bytes were sent (MSG_EOR, so
+ * the next data starts a new skb) that the receiver does not read. Later
+ * sends succeed (the sender's SO_SNDBUF is large) and their data waits in
+ * skbs of the sender's queue: a zero-copy buffer stays referenced until the
+ * receiver reads everything (zt_read_bytes(rx, ZT_FILL_LEN + the data)).
+ * Over loopback data is copied when it is delivered, so "released" means
+ * "delivered and acknowledged" (zt_wait_acked()). Fails (-EAGAIN) if the
+ * window did not close.
+ */
+#define ZT_FILL_LEN	(1 << 16)
+int zt_stalled_pair(int *tx, int *rx);
+/* Read and discard exactly len bytes of a stream; 0 or -errno. */
+int zt_read_bytes(int fd, size_t len);
+/*
+ * Wait up to ms until everything sent on the TCP socket fd was
+ * acknowledged (SIOCOUTQ is 0): its skbs, and the zero-copy buffers they
+ * referenced, are then released. 0 or -ETIMEDOUT.
+ */
+int zt_wait_acked(int fd, int ms);
+
+/*
+ * Make SIGALRM interrupt blocking system calls (a handler without
+ * SA_RESTART): alarm(s) bounds a call that may block forever, which then
+ * fails with EINTR.
+ */
+void zt_alarm_interrupts(void);
+
+/*
+ * Run fn(arg) in a child that dropped every privilege: no supplementary
+ * groups, gid and uid 65534 (nobody), RLIMIT_MEMLOCK memlock bytes (soft
+ * and hard). The child is killed after timeout_s seconds. Returns fn's
+ * result (T_EXIT_*), T_EXIT_FAIL if the child died, or T_EXIT_SKIP (and
+ * says why) if this process is not root and cannot drop privileges.
+ */
+int zt_run_unprivileged(int (*fn)(void *), void *arg, unsigned long memlock,
+			unsigned timeout_s);
 
 #endif
