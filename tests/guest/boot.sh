@@ -49,6 +49,10 @@
 #                        scatter-gather in the guest, without which TCP and
 #                        UDP copy what a zero-copy send hands them;
 #                      0: no wire.
+#   ZCG_GUEST_WIRE_NIC the wire's QEMU NIC model (default virtio-net-pci;
+#                      e1000e emulates checksum offload and TSO itself, so
+#                      it would give a hub wire scatter-gather, but needs
+#                      CONFIG_E1000E in the guest kernel)
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 3 ] || die "usage: boot.sh IMAGE KERNEL LOG [full|quick]"
@@ -112,23 +116,24 @@ qemu=(
 	-kernel "$kernel" -append "${append[*]}"
 )
 wire=${ZCG_GUEST_WIRE:-1}
+nic=${ZCG_GUEST_WIRE_NIC:-virtio-net-pci}
 runner=()
 case $wire in
 0) ;;
 1|hub)
 	qemu+=(
 		-netdev "hubport,id=zw0,hubid=0"
-		-device "virtio-net-pci,netdev=zw0,mac=52:54:00:7a:00:01"
+		-device "$nic,netdev=zw0,mac=52:54:00:7a:00:01"
 		-netdev "hubport,id=zw1,hubid=0"
-		-device "virtio-net-pci,netdev=zw1,mac=52:54:00:7a:00:02"
+		-device "$nic,netdev=zw1,mac=52:54:00:7a:00:02"
 	) ;;
 tap)
 	[ -c /dev/net/tun ] || die "ZCG_GUEST_WIRE=tap needs /dev/net/tun"
 	qemu+=(
 		-netdev "tap,id=zw0,ifname=zcgt0,script=no,downscript=no,vnet_hdr=on"
-		-device "virtio-net-pci,netdev=zw0,mac=52:54:00:7a:00:01"
+		-device "$nic,netdev=zw0,mac=52:54:00:7a:00:01"
 		-netdev "tap,id=zw1,ifname=zcgt1,script=no,downscript=no,vnet_hdr=on"
-		-device "virtio-net-pci,netdev=zw1,mac=52:54:00:7a:00:02"
+		-device "$nic,netdev=zw1,mac=52:54:00:7a:00:02"
 	)
 	# A new, empty network namespace (gone when QEMU exits): two taps
 	# and a bridge between them, nothing else, no address.
