@@ -44,7 +44,7 @@ TRANSPORT_TITLES = {
     "udp": "loopback UDP (copying path; 64 KiB rows send 65507-byte datagrams)",
     "veth": "TCP over veth between two network namespaces (copying path, as loopback)",
 }
-MODE_ORDER = ["copy", "msg_zerocopy", "zc", "zc_skip", "combine",
+MODE_ORDER = ["copy", "msg_zerocopy", "msg_zerocopy_lazy", "zc", "zc_skip", "combine",
               "group8", "group32", "group128",
               "group8_skip", "group32_skip", "group128_skip"]
 OUR_MODES = ["zc_skip", "combine", "group8", "group32", "group128",
@@ -133,6 +133,11 @@ class Results:
 
     def sizes(self, transport):
         return sorted({k[4] for k in self.rows if k[1] == transport})
+
+
+def mode_ring(mode):
+    """the ring of a mode's rows: none for MSG_ZEROCOPY, else DEFER_TASKRUN"""
+    return "none" if mode.startswith("msg_zerocopy") else "defer"
 
 
 def zc_ring(ring):
@@ -394,7 +399,7 @@ def plots(res, zcg, base, outdir):
     for t in TRANSPORTS:
         sizes = res.sizes(t)
         modes = [m for m in res.modes(zcg)
-                 if any(res.val(zcg, t, "none" if m == "msg_zerocopy" else "defer", m, s)
+                 if any(res.val(zcg, t, mode_ring(m), m, s)
                         is not None for s in sizes)]
         if not modes:
             continue
@@ -425,14 +430,14 @@ def plots(res, zcg, base, outdir):
                     return res.val(k, t, ring, m, s, metric)
                 return ratio(res.val(k, t, ring, m, s), res.val(zcg, t, "defer", "zc", s))
             for m in modes:
-                ring = "none" if m == "msg_zerocopy" else "defer"
+                ring = mode_ring(m)
                 pts = [(s / 1024, value(zcg, ring, m, s)) for s in sizes]
                 pts = [(a, b) for a, b in pts if b is not None and b > 0]
                 if pts:
                     series.append((m, pts, "lines"))
             if metric in ("req_s", "vs_zc"):
                 for k, m, title in dashed:
-                    ring = "none" if m == "msg_zerocopy" else "defer"
+                    ring = mode_ring(m)
                     pts = [(s / 1024, value(k, ring, m, s)) for s in sizes]
                     pts = [(a, b) for a, b in pts if b is not None and b > 0]
                     if pts:
@@ -560,7 +565,7 @@ def summary(res, zcg, base, out):
                    " | CQE/send | wake-ups/send |")
         out.append("|---|" + "---:|" * (len(sizes) + 2))
         for mode in res.modes(zcg):
-            ring = "none" if mode == "msg_zerocopy" else "defer"
+            ring = mode_ring(mode)
             if not any(res.get(zcg, t, ring, mode, x) for x in sizes):
                 continue
             cells = []

@@ -34,8 +34,13 @@
  *
  * Modes:
  *   copy          IORING_OP_SEND (the data is copied; one CQE per send)
- *   msg_zerocopy  send(MSG_ZEROCOPY) on a socket with SO_ZEROCOPY, buffers
- *                 released by recvmsg(MSG_ERRQUEUE) notifications (no ring)
+ *   msg_zerocopy  send(MSG_ZEROCOPY | MSG_DONTWAIT) on a socket with
+ *                 SO_ZEROCOPY, buffers released by recvmsg(MSG_ERRQUEUE)
+ *                 notifications, read after every batch; waits in poll()
+ *                 (no ring)
+ *   msg_zerocopy_lazy  the same the way of the recorded runs before issue
+ *                 11: blocking send(), notifications read only when the next
+ *                 buffer is still busy (bench/README.md says why it changed)
  *   zc            IORING_OP_SEND_ZC, default: result CQE + notification CQE
  *   zc_skip       SEND_ZC + IOSQE_CQE_SKIP_SUCCESS (notification CQE only)
  *   combine       SEND_ZC + IORING_SEND_ZC_COMBINE_CQE (one CQE per send)
@@ -179,6 +184,7 @@ struct mode {
 	enum kind kind;
 	unsigned group;
 	bool skip;
+	bool lazy;	/* msg_zerocopy_lazy */
 };
 
 struct row {
@@ -231,7 +237,6 @@ static bool opt_quiet;
 static bool opt_list;
 static bool opt_rx_copy;
 static bool opt_reverse;
-static bool opt_msgzc_lazy;
 
 static struct row rows[4096];
 static unsigned nr_rows;
@@ -292,6 +297,8 @@ static bool parse_mode(const char *name, struct mode *m)
 		m->kind = K_COPY;
 	else if (!strcmp(name, "msg_zerocopy"))
 		m->kind = K_MSGZC;
+	else if (!strcmp(name, "msg_zerocopy_lazy"))
+		m->kind = K_MSGZC, m->lazy = true;
 	else if (!strcmp(name, "zc"))
 		m->kind = K_ZC;
 	else if (!strcmp(name, "zc_skip"))
@@ -371,7 +378,8 @@ static void usage(FILE *f)
 "  -r, --rounds N        interleaved rounds, median and spread (default 3)\n"
 "  -T, --transports L    udp-dummy,wire-tcp,wire-udp (wire: both wire ones),\n"
 "                        tcp,udp,veth (default all six, in this order)\n"
-"  -m, --modes L         copy,msg_zerocopy,zc,zc_skip,combine,groupN,groupN_skip\n"
+"  -m, --modes L         copy,msg_zerocopy,msg_zerocopy_lazy,zc,zc_skip,combine,\n"
+"                        groupN,groupN_skip\n"
 "                        (default copy,msg_zerocopy,zc,zc_skip,combine,\n"
 "                        group8,group32,group128,group8_skip,group32_skip,\n"
 "                        group128_skip)\n"
@@ -391,10 +399,6 @@ static void usage(FILE *f)
 "      --raw FILE        CSV of every run (one line per row and round)\n"
 "      --reverse         run the first round's rows in reverse order (rounds\n"
 "                        alternate the order anyway, to cancel drift)\n"
-"      --msgzc-lazy      msg_zerocopy the way of the first recorded runs:\n"
-"                        blocking send(), notifications read only when a\n"
-"                        buffer is needed (default: non-blocking send(), the\n"
-"                        error queue read after every batch)\n"
 "      --rx-copy         the receiver copies the data (default: discards it\n"
 "                        with MSG_TRUNC)\n"
 "  -l, --list            print the rows and exit\n"
@@ -419,7 +423,6 @@ static void parse_args(int argc, char **argv)
 		{ "raw", required_argument, NULL, 'R' },
 		{ "rx-copy", no_argument, NULL, 'X' },
 		{ "reverse", no_argument, NULL, 'V' },
-		{ "msgzc-lazy", no_argument, NULL, 'Z' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -495,9 +498,6 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'V':
 			opt_reverse = true;
-			break;
-		case 'Z':
-			opt_msgzc_lazy = true;
 			break;
 		case 'l':
 			opt_list = true;
@@ -1324,7 +1324,7 @@ static void msgzc_sender(struct sender *s)
 				break;
 			ret = send(s->fd, s->bufs + (size_t)idx * s->stride, s->len,
 				   MSG_ZEROCOPY | MSG_NOSIGNAL |
-				   (opt_msgzc_lazy ? 0 : MSG_DONTWAIT));
+				   (s->m->lazy ? 0 : MSG_DONTWAIT));
 			s->syscalls++;
 			if (ret < 0) {
 				if (errno == EINTR)
@@ -1365,9 +1365,9 @@ static void msgzc_sender(struct sender *s)
 		}
 
 		need = stopping || nobufs || again || s->busy[s->next_id % s->pool];
-		if (opt_msgzc_lazy) {
+		if (s->m->lazy) {
 			/*
-			 * The old way (--msgzc-lazy): blocking sends, and
+			 * The old way (msg_zerocopy_lazy): blocking sends, and
 			 * notifications read only when a buffer is needed.
 			 */
 			if (!need)
