@@ -11,6 +11,10 @@
 #      and boots it under QEMU (tests/guest/boot.sh) with zcg.run=bench, so
 #      that the guest init runs zcg-bench-run --guest: zcg-bench, then
 #      liburing's send-zerocopy example as a cross-check;
+#      The guests have the wire and the dummy device of tests/guest/wire.sh
+#      (boot.sh's ZCG_GUEST_WIRE), so zcg-bench's default transports run:
+#      udp-dummy and wire-tcp/wire-udp (copy-free, checked) first, then
+#      the copying loopback TCP/UDP and veth ones, fewer sizes for UDP/veth;
 #   4. takes the CSVs off the serial console and writes out/bench/:
 #      raw.csv (every run of every boot), results.csv (per row and kernel,
 #      median and min..max over the rounds), crosscheck.csv, results.md and
@@ -32,6 +36,8 @@
 #   ZCG_BENCH_APPEND   more kernel command line for the guests, e.g.
 #                      "zcg.bench_transports=tcp zcg.bench_sizes=4K"
 #   ZCG_BENCH_REBUILD=1  build the kernels even when their inputs are unchanged
+#   ZCG_BENCH_WIRE     the guests' wire (boot.sh's ZCG_GUEST_WIRE; default 1:
+#                      two virtio-net NICs on a QEMU hub)
 #   ZCG_BENCH_ICOUNT   QEMU -icount setting (default shift=2,sleep=off: a
 #                      guest second is 250 million instructions; "none" runs
 #                      plain multi-threaded TCG, at the mercy of the host's load)
@@ -111,12 +117,13 @@ for k in $kernels; do
 done
 bash "$ZCG_TOP/packaging/repo.sh"
 
-# Rows per kernel, to size the host's time limit of a boot: 3 transports x
-# 11 modes x 4 sizes + 2 default-ring rows, each warm-up + time + setup, one
-# round per boot, about 3 s of the host's time per guest second.
+# Rows per kernel, to size the host's time limit of a boot: 11 modes x 20
+# transport sizes (udp-dummy 6, wire-tcp 4, wire-udp 2, tcp 4, udp 2,
+# veth 2) + 6 default-ring rows, each warm-up + time + setup, one round per
+# boot, about 3 s of the host's time per guest second.
 est=$(awk -v t="$time_s" -v x="$xtime" 'BEGIN {
 	w = t / 5; if (w > 0.5) w = 0.5
-	printf "%d", 3 * (134 * (t + w + 0.3) + 8 * (x + 2)) + 60 }')
+	printf "%d", 3 * (226 * (t + w + 0.3) + 8 * (x + 2)) + 60 }')
 limit=$((est * 2 + 600))
 
 # One image per kernel, booted once per round: the kernels alternate (A B,
@@ -146,6 +153,7 @@ done
 	else
 		echo "qemu: TCG (multi-threaded, no -icount)"
 	fi
+	echo "wire: ${ZCG_BENCH_WIRE:-1} (tests/guest/boot.sh ZCG_GUEST_WIRE)"
 	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 } > "$out/settings.txt"
 read -ra order <<< "$kernels"
@@ -161,6 +169,7 @@ for ((r = 1; r <= rounds; r++)); do
 		t=$(date +%s)
 		rc=0
 		ZCG_GUEST_TIMEOUT=$limit ZCG_GUEST_QEMU_ARGS=$qemu_args \
+		ZCG_GUEST_WIRE=${ZCG_BENCH_WIRE:-1} \
 		ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev ${ZCG_BENCH_APPEND:-}" \
 			bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
 		times+=("guest $k round $r: $(($(date +%s) - t)) s")

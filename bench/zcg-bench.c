@@ -13,7 +13,19 @@
  * robin, and the CSV gives the median and the spread (min..max) over the
  * rounds of every metric.
  *
- * Transports:
+ * Transports. Copy-free paths, set up by the zcg guests' zcg-wire
+ * (tests/guest/wire.sh), where a zero-copy send is really zero copy:
+ *   udp-dummy  UDP into the dummy device zd0 (connected to 198.19.0.2,
+ *              routed to zd0): the skb is counted and freed at transmit, in
+ *              the sender's context; sender only, no receiver
+ *   wire-tcp   TCP over the guest's wire: from zw0 (198.18.0.1, root
+ *              namespace) through two emulated NICs to zw1 (198.18.0.2)
+ *              in network namespace zcgpeer, where the receiver runs; the
+ *              device reads the pages, the skb is freed at TX completion
+ *   wire-udp   UDP over the same wire
+ *   (wire      both wire transports)
+ * Copying paths (every zero-copy skb is copied when it is delivered to the
+ * local socket, skb_orphan_frags_rx(): what they measure is that copy):
  *   tcp   loopback TCP, 127.0.0.1
  *   udp   loopback UDP, 127.0.0.1 (64 KiB rows send 65507-byte datagrams)
  *   veth  TCP over a veth pair between two network namespaces that the
@@ -22,8 +34,13 @@
  *
  * Modes:
  *   copy          IORING_OP_SEND (the data is copied; one CQE per send)
- *   msg_zerocopy  send(MSG_ZEROCOPY) on a socket with SO_ZEROCOPY, buffers
- *                 released by recvmsg(MSG_ERRQUEUE) notifications (no ring)
+ *   msg_zerocopy  send(MSG_ZEROCOPY | MSG_DONTWAIT) on a socket with
+ *                 SO_ZEROCOPY, buffers released by recvmsg(MSG_ERRQUEUE)
+ *                 notifications, read after every batch; waits in poll()
+ *                 (no ring)
+ *   msg_zerocopy_lazy  the same the way of the recorded runs before issue
+ *                 11: blocking send(), notifications read only when the next
+ *                 buffer is still busy (bench/README.md says why it changed)
  *   zc            IORING_OP_SEND_ZC, default: result CQE + notification CQE
  *   zc_skip       SEND_ZC + IOSQE_CQE_SKIP_SUCCESS (notification CQE only)
  *   combine       SEND_ZC + IORING_SEND_ZC_COMBINE_CQE (one CQE per send)
@@ -36,6 +53,15 @@
  * flags ("default"). Modes the kernel rejects (-EINVAL, -EOPNOTSUPP before
  * anything was sent) are reported as "unsupported" rows.
  *
+ * Checks on the copy-free transports: the warm-up of every row is its check
+ * pass: its zero-copy sends carry IORING_SEND_ZC_REPORT_USAGE (combine
+ * cannot: the kernel rejects the two together), and MSG_ZEROCOPY's
+ * notifications say SO_EE_CODE_ZEROCOPY_COPIED in every run; the row
+ * fails if any notification reports a copy. The row also fails unless the
+ * device's TX counter (/sys/class/net/DEV/statistics/tx_bytes of zd0 or
+ * zw0) grew by at least the payload bytes sent. The raw CSV has the
+ * counts (zc_checked, zc_copied, dev_tx_bytes) for every transport.
+ *
  * Metrics per row (sender side; MB = 10^6 bytes):
  *   req_s            sends per second
  *   mb_s             payload MB per second
@@ -45,7 +71,8 @@
  *   syscalls_per_send every syscall of the send loop per send (ring modes:
  *                    the io_uring_enter calls; msg_zerocopy: send, recvmsg
  *                    and poll calls)
- *   nvcsw_per_send   voluntary context switches of the sender per send
+ *   nvcsw_per_send   voluntary context switches of the sender per send:
+ *                    its wake-ups (each one is a sleep the sender woke from)
  *   cpu_us_per_mb    sender user+system CPU time per MB
  *   all_cpu_us_per_mb busy time of all CPUs of the machine per MB (from
  *                    /proc/stat: the receiver, softirqs run by ksoftirqd
@@ -78,6 +105,8 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -95,17 +124,58 @@
 #ifndef SO_EE_ORIGIN_ZEROCOPY
 #define SO_EE_ORIGIN_ZEROCOPY 5
 #endif
+#ifndef SO_EE_CODE_ZEROCOPY_COPIED
+#define SO_EE_CODE_ZEROCOPY_COPIED 1
+#endif
 
 #define MAX_ITEMS	64
 #define UDP_MAX_PAYLOAD	65507
 #define ZC_GROUP_ID	1
 
 enum kind { K_COPY, K_MSGZC, K_ZC, K_COMBINE, K_GROUP };
-enum transport { T_TCP, T_UDP, T_VETH };
+enum transport { T_TCP, T_UDP, T_VETH, T_DUMMY, T_WIRE_TCP, T_WIRE_UDP,
+		 NR_TRANSPORTS };
 enum ring_kind { R_DEFER, R_DEFAULT, R_NONE };
 enum status { S_OK, S_UNSUPPORTED, S_ERROR };
 
-static const char *const transport_names[] = { "tcp", "udp", "veth" };
+static const char *const transport_names[] = {
+	"tcp", "udp", "veth", "udp-dummy", "wire-tcp", "wire-udp",
+};
+/* default message sizes per transport (when --sizes is not given) */
+static const char *const transport_sizes[] = {
+	"1K,4K,16K,64K", "4K,64K", "4K,64K", "600,1K,1200,4000,4K,8000",
+	"1K,4K,16K,64K", "1K,4K",
+};
+
+/* the wire and the dummy device of tests/guest/wire.sh */
+#define WIRE_NETNS	"/run/netns/zcgpeer"
+#define WIRE_TX_DEV	"zw0"
+#define WIRE_TX_ADDR	"198.18.0.1"
+#define WIRE_RX_ADDR	"198.18.0.2"
+#define DUMMY_DEV	"zd0"
+#define DUMMY_DST	"198.19.0.2"
+
+static bool is_udp(enum transport t)
+{
+	return t == T_UDP || t == T_DUMMY || t == T_WIRE_UDP;
+}
+
+static bool is_wire(enum transport t)
+{
+	return t == T_WIRE_TCP || t == T_WIRE_UDP;
+}
+
+/* where a zero-copy send is really zero copy */
+static bool copy_free(enum transport t)
+{
+	return t == T_DUMMY || is_wire(t);
+}
+
+/* the device whose TX counter a row of the transport checks, or NULL */
+static const char *tx_dev(enum transport t)
+{
+	return t == T_DUMMY ? DUMMY_DEV : is_wire(t) ? WIRE_TX_DEV : NULL;
+}
 static const char *const ring_names[] = { "defer", "default", "none" };
 static const char *const status_names[] = { "ok", "unsupported", "error" };
 
@@ -114,6 +184,7 @@ struct mode {
 	enum kind kind;
 	unsigned group;
 	bool skip;
+	bool lazy;	/* msg_zerocopy_lazy */
 };
 
 struct row {
@@ -133,6 +204,13 @@ struct result {
 	double drain_secs;	/* of which the final drain */
 	uint64_t sends, bytes, cqes, enters, syscalls, shorts;
 	uint64_t nvcsw, nivcsw, cpu_us, all_cpu_us;
+	/* the whole run, warm-up included */
+	uint64_t total_bytes;	/* payload bytes sent */
+	uint64_t zc_checked;	/* notifications that reported their usage */
+	uint64_t zc_copied;	/* ... of which reported a copy */
+	uint64_t msgzc_waits;	/* msg_zerocopy: polls for a notification */
+	uint64_t msgzc_nobufs;	/* msg_zerocopy: sends refused with ENOBUFS */
+	int64_t dev_tx_bytes;	/* the TX counter's growth, -1 if none */
 };
 
 struct metrics {
@@ -168,6 +246,7 @@ static char ns_tx[32], ns_rx[32], if_tx[16], if_rx[16];
 static bool netns_made;
 static int netns_orig_fd = -1;
 static int netns_tx_fd = -1, netns_rx_fd = -1;
+static int wire_ns_fd = -1;
 static pid_t main_pid;
 
 static void die(const char *fmt, ...)
@@ -218,6 +297,8 @@ static bool parse_mode(const char *name, struct mode *m)
 		m->kind = K_COPY;
 	else if (!strcmp(name, "msg_zerocopy"))
 		m->kind = K_MSGZC;
+	else if (!strcmp(name, "msg_zerocopy_lazy"))
+		m->kind = K_MSGZC, m->lazy = true;
 	else if (!strcmp(name, "zc"))
 		m->kind = K_ZC;
 	else if (!strcmp(name, "zc_skip"))
@@ -236,7 +317,7 @@ static bool parse_mode(const char *name, struct mode *m)
 
 static bool parse_transport(const char *s, enum transport *t)
 {
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < NR_TRANSPORTS; i++) {
 		if (!strcmp(s, transport_names[i])) {
 			*t = i;
 			return true;
@@ -284,7 +365,7 @@ static void add_row(enum transport t, enum ring_kind ring,
 	r->ring = m->kind == K_MSGZC ? R_NONE : ring;
 	r->size = size;
 	r->len = size;
-	if (t == T_UDP && r->len > UDP_MAX_PAYLOAD)
+	if (is_udp(t) && r->len > UDP_MAX_PAYLOAD)
 		r->len = UDP_MAX_PAYLOAD;
 }
 
@@ -295,15 +376,20 @@ static void usage(FILE *f)
 "  -t, --time SEC        measured time per row and round (default 2)\n"
 "  -w, --warmup SEC      warm-up before each measurement (default time/5, max 0.5)\n"
 "  -r, --rounds N        interleaved rounds, median and spread (default 3)\n"
-"  -T, --transports L    tcp,udp,veth (default all three)\n"
-"  -m, --modes L         copy,msg_zerocopy,zc,zc_skip,combine,groupN,groupN_skip\n"
+"  -T, --transports L    udp-dummy,wire-tcp,wire-udp (wire: both wire ones),\n"
+"                        tcp,udp,veth (default all six, in this order)\n"
+"  -m, --modes L         copy,msg_zerocopy,msg_zerocopy_lazy,zc,zc_skip,combine,\n"
+"                        groupN,groupN_skip\n"
 "                        (default copy,msg_zerocopy,zc,zc_skip,combine,\n"
 "                        group8,group32,group128,group8_skip,group32_skip,\n"
 "                        group128_skip)\n"
-"  -s, --sizes L         message sizes, K suffix allowed (default 1K,4K,16K,64K)\n"
+"  -s, --sizes L         message sizes, K suffix allowed (default per transport:\n"
+"                        udp-dummy 600,1K,1200,4000,4K,8000; wire-tcp and tcp\n"
+"                        1K,4K,16K,64K; wire-udp 1K,4K; udp and veth 4K,64K)\n"
 "  -d, --default-ring L  extra rows on a ring without setup flags,\n"
 "                        TRANSPORT:MODE:SIZE,... or 'none'\n"
-"                        (default tcp:zc:4K,tcp:group32_skip:4K)\n"
+"                        (default zc and group32_skip on udp-dummy 4000,\n"
+"                        wire-tcp 4K and tcp 4K)\n"
 "  -b, --batch N         most SQEs (or sends) per submission (default 32)\n"
 "  -p, --pool N          buffers per sender (default 256; at least 2 x group)\n"
 "  -c, --cpus TX,RX      pin sender and receiver (default 0,1 with 2+ CPUs;\n"
@@ -342,12 +428,15 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char transports[256] = "tcp,udp,veth";
+	char transports[256] = "udp-dummy,wire-tcp,wire-udp,tcp,udp,veth";
 	char modes[1024] = "copy,msg_zerocopy,zc,zc_skip,combine,group8,group32,"
 			   "group128,group8_skip,group32_skip,group128_skip";
-	char sizes[256] = "1K,4K,16K,64K";
-	char dring[1024] = "tcp:zc:4K,tcp:group32_skip:4K";
-	char *tl[MAX_ITEMS], *ml[MAX_ITEMS], *sl[MAX_ITEMS], *dl[MAX_ITEMS];
+	char sizes[256] = "";
+	char dring[1024] = "udp-dummy:zc:4000,udp-dummy:group32_skip:4000,"
+			   "wire-tcp:zc:4K,wire-tcp:group32_skip:4K,"
+			   "tcp:zc:4K,tcp:group32_skip:4K";
+	char *ml[MAX_ITEMS], *sl[MAX_ITEMS], *dl[MAX_ITEMS];
+	enum transport tv[MAX_ITEMS];
 	struct {
 		enum transport transport;
 		struct mode mode;
@@ -431,9 +520,28 @@ static void parse_args(int argc, char **argv)
 	if (opt_warmup < 0)
 		opt_warmup = opt_time / 5 > 0.5 ? 0.5 : opt_time / 5;
 
-	nt = split(transports, tl);
+	nt = 0;
+	{
+		char *items[MAX_ITEMS];
+		unsigned n = split(transports, items);
+
+		for (unsigned i = 0; i < n; i++) {
+			bool wire = !strcmp(items[i], "wire");
+
+			if (nt + 2 > MAX_ITEMS)
+				die("too many transports");
+			if (wire || !strcmp(items[i], "wire-tcp"))
+				tv[nt++] = T_WIRE_TCP;
+			if (wire || !strcmp(items[i], "wire-udp"))
+				tv[nt++] = T_WIRE_UDP;
+			if (wire || !strncmp(items[i], "wire-", 5))
+				continue;
+			if (!parse_transport(items[i], &tv[nt]))
+				die("unknown transport '%s'", items[i]);
+			nt++;
+		}
+	}
 	nm = split(modes, ml);
-	ns = split(sizes, sl);
 	/* the default-ring rows, parsed first to go next to their peers */
 	nd = 0;
 	if (strcmp(dring, "none") && dring[0]) {
@@ -460,10 +568,11 @@ static void parse_args(int argc, char **argv)
 	 * rows of their transport and size.
 	 */
 	for (unsigned t = 0; t < nt; t++) {
-		enum transport tr;
+		enum transport tr = tv[t];
+		char tsizes[256];
 
-		if (!parse_transport(tl[t], &tr))
-			die("unknown transport '%s'", tl[t]);
+		snprintf(tsizes, sizeof(tsizes), "%s", sizes[0] ? sizes : transport_sizes[tr]);
+		ns = split(tsizes, sl);
 		for (unsigned sz = 0; sz < ns; sz++) {
 			unsigned size = parse_size(sl[sz]);
 
@@ -482,9 +591,15 @@ static void parse_args(int argc, char **argv)
 			}
 		}
 	}
-	for (unsigned i = 0; i < nd; i++)
-		if (!dr[i].done)
+	/* default-ring rows of a size not in the list, on a chosen transport */
+	for (unsigned i = 0; i < nd; i++) {
+		for (unsigned t = 0; t < nt && !dr[i].done; t++) {
+			if (tv[t] != dr[i].transport)
+				continue;
 			add_row(dr[i].transport, R_DEFAULT, &dr[i].mode, dr[i].size);
+			dr[i].done = true;
+		}
+	}
 	if (!nr_rows)
 		die("nothing to run");
 }
@@ -583,17 +698,37 @@ static int enter_ns(int fd)
  */
 static int make_pair(const struct row *row, int *txfd, int *rxfd, const char **why)
 {
-	bool tcp = row->transport != T_UDP;
+	bool tcp = !is_udp(row->transport);
 	int type = tcp ? SOCK_STREAM : SOCK_DGRAM;
 	int lfd = -1, tfd = -1, afd = -1, ret, one = 1;
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	socklen_t alen = sizeof(addr);
 	int txns = -1, rxns = -1;
+	const char *dev = tx_dev(row->transport);
+	struct timeval tv = { 0 };
 
+	if (row->transport == T_DUMMY) {
+		/* sender only: bound to zd0, connected to the address routed there */
+		*why = "udp-dummy socket";
+		*rxfd = -1;
+		tfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		addr.sin_port = htons(9);
+		inet_pton(AF_INET, DUMMY_DST, &addr.sin_addr);
+		if (tfd < 0 ||
+		    setsockopt(tfd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev) + 1) ||
+		    connect(tfd, (struct sockaddr *)&addr, sizeof(addr)))
+			goto err;
+		*txfd = tfd;
+		return 0;
+	}
 	if (row->transport == T_VETH) {
 		txns = netns_tx_fd;
 		rxns = netns_rx_fd;
 		inet_pton(AF_INET, "10.77.0.2", &addr.sin_addr);
+	} else if (is_wire(row->transport)) {
+		/* the receiver's socket lives in zcgpeer, the sender's here */
+		rxns = wire_ns_fd;
+		inet_pton(AF_INET, WIRE_RX_ADDR, &addr.sin_addr);
 	} else {
 		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	}
@@ -611,11 +746,19 @@ static int make_pair(const struct row *row, int *txfd, int *rxfd, const char **w
 		goto err;
 
 	*why = "sender socket";
-	if ((ret = enter_ns(txns)))
+	if ((ret = enter_ns(txns >= 0 ? txns : rxns >= 0 ? netns_orig_fd : -1)))
 		goto out;
 	tfd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	if (tfd < 0 || connect(tfd, (struct sockaddr *)&addr, sizeof(addr)))
+	if (tfd < 0 ||
+	    (dev && setsockopt(tfd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev) + 1)))
 		goto err;
+	/* a broken wire fails the row in seconds, not after the SYN retries */
+	tv.tv_sec = 10;
+	setsockopt(tfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(tfd, (struct sockaddr *)&addr, sizeof(addr)))
+		goto err;
+	tv.tv_sec = 0;
+	setsockopt(tfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((ret = enter_ns(txns >= 0 ? netns_orig_fd : -1)))
 		goto out;
 
@@ -636,7 +779,7 @@ static int make_pair(const struct row *row, int *txfd, int *rxfd, const char **w
 err:
 	ret = -errno;
 out:
-	if (txns >= 0)
+	if (txns >= 0 || rxns >= 0)
 		enter_ns(netns_orig_fd);
 	if (lfd >= 0)
 		close(lfd);
@@ -664,12 +807,15 @@ static void pin(int cpu)
  * send-zerocopy example does) so that the receiver stays cheap next to the
  * sender being measured; --rx-copy copies it into a buffer instead.
  */
-static void __attribute__((noreturn)) receiver(int fd, bool udp)
+static void __attribute__((noreturn)) receiver(int fd, bool udp, int ns)
 {
 	size_t sz = 256 * 1024;
 	char *buf = malloc(sz);
 	int flags = opt_rx_copy ? 0 : MSG_TRUNC;
 
+	/* the wire's receiver runs where its socket is, in zcgpeer */
+	if (ns >= 0 && setns(ns, CLONE_NEWNET))
+		_exit(1);
 	pin(opt_cpu_rx);
 	if (!buf)
 		_exit(1);
@@ -705,6 +851,8 @@ struct sender {
 
 	/* counters since the start of the run */
 	uint64_t sends, bytes, cqes, enters, syscalls, shorts;
+	uint64_t zc_checked, zc_copied, msgzc_waits, msgzc_nobufs;
+	bool checking;		/* the check pass: sends report their usage */
 
 	/* ring modes */
 	struct io_uring ring;
@@ -784,6 +932,11 @@ static void fill_result(struct sender *s, const struct snapshot *a,
 	r->cpu_us = tv_us(&b->ru.ru_utime) + tv_us(&b->ru.ru_stime) -
 		    tv_us(&a->ru.ru_utime) - tv_us(&a->ru.ru_stime);
 	r->all_cpu_us = b->all_cpu_us - a->all_cpu_us;
+	r->total_bytes = s->bytes;
+	r->zc_checked = s->zc_checked;
+	r->zc_copied = s->zc_copied;
+	r->msgzc_waits = s->msgzc_waits;
+	r->msgzc_nobufs = s->msgzc_nobufs;
 }
 
 static void set_status(struct sender *s, int status, const char *fmt, ...)
@@ -858,6 +1011,11 @@ static void handle_cqe(struct sender *s, const struct io_uring_cqe *cqe)
 
 	/* a notification */
 	s->ok_seen = true;
+	if (s->checking && m->kind != K_COMBINE) {
+		s->zc_checked++;
+		if (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED)
+			s->zc_copied++;
+	}
 	switch (m->kind) {
 	case K_ZC:
 		release(s, idx);
@@ -933,6 +1091,9 @@ static void prep_one(struct sender *s, bool flush)
 	sqe->flags |= IOSQE_FIXED_FILE;
 	if (m->skip)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	/* the check pass (COMBINE_CQE and REPORT_USAGE exclude each other) */
+	if (s->checking && m->kind != K_COPY && m->kind != K_COMBINE)
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
 	io_uring_sqe_set_data64(sqe, ud);
 	s->sends++;
 	if (m->skip)
@@ -1007,6 +1168,7 @@ static void ring_sender(struct sender *s)
 		else if (phase == P_MEASURE && t >= t_deadline)
 			phase = P_DRAIN;
 		stopping = phase == P_DRAIN_WARM || phase == P_DRAIN;
+		s->checking = phase == P_WARM || phase == P_DRAIN_WARM;
 
 		while (s->nfree && nprep < opt_batch) {
 			bool flush = false;
@@ -1108,6 +1270,9 @@ static int read_errqueue(struct sender *s)
 		}
 		s->cqes++;
 		got++;
+		s->zc_checked += serr->ee_data - serr->ee_info + 1;
+		if (serr->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+			s->zc_copied += serr->ee_data - serr->ee_info + 1;
 		for (uint32_t id = serr->ee_info; ; id++) {
 			uint8_t *b = &s->busy[id % s->pool];
 
@@ -1142,7 +1307,7 @@ static void msgzc_sender(struct sender *s)
 	t_end = now_s() + opt_warmup;
 	for (;;) {
 		unsigned n = 0;
-		bool stopping, nobufs = false, need;
+		bool stopping, nobufs = false, again = false, need;
 		double t = now_s();
 
 		if (phase == P_WARM && t >= t_end)
@@ -1158,12 +1323,19 @@ static void msgzc_sender(struct sender *s)
 			if (s->busy[idx])
 				break;
 			ret = send(s->fd, s->bufs + (size_t)idx * s->stride, s->len,
-				   MSG_ZEROCOPY | MSG_NOSIGNAL);
+				   MSG_ZEROCOPY | MSG_NOSIGNAL |
+				   (s->m->lazy ? 0 : MSG_DONTWAIT));
 			s->syscalls++;
 			if (ret < 0) {
 				if (errno == EINTR)
 					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					/* the socket is full (non-blocking sends) */
+					again = true;
+					break;
+				}
 				if (errno == ENOBUFS) {
+					s->msgzc_nobufs++;
 					/* optmem is full of notifications */
 					nobufs = true;
 					break;
@@ -1192,16 +1364,43 @@ static void msgzc_sender(struct sender *s)
 			continue;
 		}
 
-		/* read notifications only when a buffer is needed */
-		need = stopping || nobufs || s->busy[s->next_id % s->pool];
-		if (!need)
-			continue;
-		if (read_errqueue(s) == 0 && !s->failed) {
-			struct pollfd pfd = { .fd = s->fd, .events = POLLERR };
+		need = stopping || nobufs || again || s->busy[s->next_id % s->pool];
+		if (s->m->lazy) {
+			/*
+			 * The old way (msg_zerocopy_lazy): blocking sends, and
+			 * notifications read only when a buffer is needed.
+			 */
+			if (!need)
+				continue;
+			if (read_errqueue(s) == 0 && !s->failed) {
+				struct pollfd pfd = { .fd = s->fd, .events = POLLERR };
 
-			poll(&pfd, 1, 1000);
-			s->syscalls++;
-			read_errqueue(s);
+				s->msgzc_waits++;
+				poll(&pfd, 1, 1000);
+				s->syscalls++;
+				read_errqueue(s);
+			}
+		} else {
+			/*
+			 * Like the ring modes reap their CQEs after every
+			 * submission: the error queue is read after every batch,
+			 * and a sender that can do nothing else waits in poll()
+			 * for a notification or room in the socket, never inside
+			 * a blocking send(), where every notification would wake
+			 * it only to sleep again.
+			 */
+			if (read_errqueue(s) == 0 && need && !s->failed) {
+				struct pollfd pfd = {
+					.fd = s->fd,
+					.events = again && !nobufs && !stopping &&
+						  !s->busy[s->next_id % s->pool] ? POLLOUT : 0,
+				};
+
+				s->msgzc_waits++;
+				poll(&pfd, 1, 1000);
+				s->syscalls++;
+				read_errqueue(s);
+			}
 		}
 		if (s->failed)
 			return;
@@ -1239,6 +1438,19 @@ static void __attribute__((noreturn)) sender(const struct row *row, int fd, int 
 			msgzc_sender(&s);
 		else
 			ring_sender(&s);
+		/*
+		 * The device's TX counter is read once this is done: a copy
+		 * CQE comes when the data is queued, not sent, so wait (up to
+		 * 5 s, after the measurement) until the socket has nothing
+		 * left to send or to be acknowledged.
+		 */
+		if (copy_free(row->transport)) {
+			for (int i = 0, q = 1; i < 500 && q > 0; i++) {
+				if (ioctl(fd, SIOCOUTQ, &q) || q <= 0)
+					break;
+				usleep(10000);
+			}
+		}
 	}
 	if (write(resfd, &res, sizeof(res)) != sizeof(res))
 		_exit(1);
@@ -1248,18 +1460,66 @@ static void __attribute__((noreturn)) sender(const struct row *row, int fd, int 
 /* ------------------------------------------------------------------ */
 /* one run of one row */
 
-static void run_row(const struct row *row, const char *veth_err, struct result *res)
+/* /sys/class/net/DEV/statistics/tx_bytes, or -1 */
+static int64_t dev_tx_bytes(const char *dev)
+{
+	char path[128];
+	unsigned long long v;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_bytes", dev);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu", &v);
+	fclose(f);
+	return n == 1 ? (int64_t)v : -1;
+}
+
+/*
+ * The checks of a copy-free row (see the top of the file): nothing reported
+ * as copied, something checked (combine cannot be), and the device sent at
+ * least the payload.
+ */
+static void check_copy_free(const struct row *row, struct result *res)
+{
+	const struct mode *m = &row->mode;
+
+	if (res->status != S_OK || !copy_free(row->transport))
+		return;
+	if (res->zc_copied) {
+		res->status = S_ERROR;
+		snprintf(res->msg, sizeof(res->msg), "copy check: %" PRIu64 " of %" PRIu64
+			 " checked sends reported as copied", res->zc_copied, res->zc_checked);
+	} else if (!res->zc_checked && m->kind != K_COPY && m->kind != K_COMBINE) {
+		res->status = S_ERROR;
+		snprintf(res->msg, sizeof(res->msg), "copy check: no notification checked");
+	} else if (res->dev_tx_bytes < 0 || (uint64_t)res->dev_tx_bytes < res->total_bytes) {
+		res->status = S_ERROR;
+		snprintf(res->msg, sizeof(res->msg), "TX counter: %s sent %" PRId64
+			 " bytes, the payload was %" PRIu64, tx_dev(row->transport),
+			 res->dev_tx_bytes, res->total_bytes);
+	}
+}
+
+static void run_row(const struct row *row, const char *veth_err,
+		    const char *wire_err, const char *dummy_err, struct result *res)
 {
 	int txfd, rxfd, pfd[2], ret;
-	const char *why;
-	pid_t rpid, spid;
+	const char *why, *dev = tx_dev(row->transport);
+	pid_t rpid = 0, spid;
 	struct pollfd pl;
 	double limit;
+	int64_t tx0 = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->status = S_ERROR;
-	if (row->transport == T_VETH && veth_err) {
-		snprintf(res->msg, sizeof(res->msg), "%s", veth_err);
+	res->dev_tx_bytes = -1;
+	why = row->transport == T_VETH ? veth_err : is_wire(row->transport) ? wire_err :
+	      row->transport == T_DUMMY ? dummy_err : NULL;
+	if (why) {
+		snprintf(res->msg, sizeof(res->msg), "%s", why);
 		return;
 	}
 	ret = make_pair(row, &txfd, &rxfd, &why);
@@ -1270,25 +1530,33 @@ static void run_row(const struct row *row, const char *veth_err, struct result *
 	if (pipe2(pfd, O_CLOEXEC)) {
 		snprintf(res->msg, sizeof(res->msg), "pipe: %s", strerror(errno));
 		close(txfd);
-		close(rxfd);
+		if (rxfd >= 0)
+			close(rxfd);
 		return;
 	}
+	if (dev)
+		tx0 = dev_tx_bytes(dev);
 	fflush(NULL);
-	rpid = fork();
-	if (rpid == 0) {
+	/* udp-dummy has no receiver */
+	if (rxfd >= 0)
+		rpid = fork();
+	if (rpid == 0 && rxfd >= 0) {
 		close(txfd);
 		close(pfd[0]);
 		close(pfd[1]);
-		receiver(rxfd, row->transport == T_UDP);
+		receiver(rxfd, is_udp(row->transport),
+			 is_wire(row->transport) ? wire_ns_fd : -1);
 	}
 	spid = rpid < 0 ? -1 : fork();
 	if (spid == 0) {
-		close(rxfd);
+		if (rxfd >= 0)
+			close(rxfd);
 		close(pfd[0]);
 		sender(row, txfd, pfd[1]);
 	}
 	close(txfd);
-	close(rxfd);
+	if (rxfd >= 0)
+		close(rxfd);
 	close(pfd[1]);
 	if (rpid < 0 || spid < 0) {
 		snprintf(res->msg, sizeof(res->msg), "fork: %s", strerror(errno));
@@ -1310,6 +1578,11 @@ static void run_row(const struct row *row, const char *veth_err, struct result *
 		memset(res, 0, sizeof(*res));
 		res->status = S_ERROR;
 		snprintf(res->msg, sizeof(res->msg), "sender died without a result");
+	} else {
+		int64_t tx1 = dev ? dev_tx_bytes(dev) : -1;
+
+		res->dev_tx_bytes = tx0 >= 0 && tx1 >= 0 ? tx1 - tx0 : -1;
+		check_copy_free(row, res);
 	}
 out:
 	close(pfd[0]);
@@ -1388,10 +1661,10 @@ static void print_row_prefix(FILE *f, const char *kernel, const struct row *r)
 int main(int argc, char **argv)
 {
 	struct result *results;
-	const char *veth_err = NULL;
+	const char *veth_err = NULL, *wire_err = NULL, *dummy_err = NULL;
 	struct utsname uts;
 	FILE *out = stdout, *raw = NULL;
-	bool need_veth = false;
+	bool need_veth = false, need_wire = false, need_dummy = false;
 	char kernel[128];
 	double t0 = now_s();
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
@@ -1423,8 +1696,27 @@ int main(int argc, char **argv)
 	/* registered buffers count against RLIMIT_MEMLOCK without CAP_IPC_LOCK */
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	signal(SIGPIPE, SIG_IGN);
-	for (unsigned i = 0; i < nr_rows; i++)
+	for (unsigned i = 0; i < nr_rows; i++) {
 		need_veth |= rows[i].transport == T_VETH;
+		need_wire |= is_wire(rows[i].transport);
+		need_dummy |= rows[i].transport == T_DUMMY;
+	}
+	if (need_wire) {
+		if (netns_orig_fd < 0)
+			netns_orig_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		wire_ns_fd = open(WIRE_NETNS, O_RDONLY | O_CLOEXEC);
+		if (netns_orig_fd < 0)
+			wire_err = "cannot open /proc/self/ns/net";
+		else if (wire_ns_fd < 0 || access("/sys/class/net/" WIRE_TX_DEV, F_OK))
+			wire_err = "no wire (" WIRE_NETNS " or " WIRE_TX_DEV
+				   " missing: the zcg guests' zcg-wire sets it up)";
+		if (wire_err)
+			fprintf(stderr, "zcg-bench: wire rows will fail: %s\n", wire_err);
+	}
+	if (need_dummy && access("/sys/class/net/" DUMMY_DEV, F_OK)) {
+		dummy_err = "no dummy device " DUMMY_DEV " (the zcg guests' zcg-wire sets it up)";
+		fprintf(stderr, "zcg-bench: udp-dummy rows will fail: %s\n", dummy_err);
+	}
 	if (need_veth) {
 		atexit(netns_cleanup);
 		signal(SIGINT, on_signal);
@@ -1441,7 +1733,8 @@ int main(int argc, char **argv)
 			die("cannot write %s: %s", opt_raw, strerror(errno));
 		fprintf(raw, "kernel,transport,ring,mode,size,msg_bytes,round,status,fixed,"
 			"secs,drain_secs,sends,bytes,cqes,enters,syscalls,shorts,nvcsw,"
-			"nivcsw,cpu_us,all_cpu_us,note\n");
+			"nivcsw,cpu_us,all_cpu_us,total_bytes,zc_checked,zc_copied,"
+			"dev_tx_bytes,msgzc_waits,msgzc_nobufs,note\n");
 	}
 	results = calloc((size_t)nr_rows * opt_rounds, sizeof(*results));
 	if (!results)
@@ -1464,16 +1757,19 @@ int main(int argc, char **argv)
 			const struct row *row = &rows[i];
 			struct metrics m;
 
-			run_row(row, veth_err, r);
+			run_row(row, veth_err, wire_err, dummy_err, r);
 			csv_clean(r->msg);
 			if (raw) {
 				print_row_prefix(raw, kernel, row);
 				fprintf(raw, ",%u,%s,%d,%.6f,%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
 					",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-					",%" PRIu64 ",%" PRIu64 ",%s\n", round + 1,
+					",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+					",%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%s\n", round + 1,
 					status_names[r->status], r->fixed, r->secs, r->drain_secs,
 					r->sends, r->bytes, r->cqes, r->enters, r->syscalls, r->shorts,
-					r->nvcsw, r->nivcsw, r->cpu_us, r->all_cpu_us, r->msg);
+					r->nvcsw, r->nivcsw, r->cpu_us, r->all_cpu_us, r->total_bytes,
+					r->zc_checked, r->zc_copied, r->dev_tx_bytes,
+					r->msgzc_waits, r->msgzc_nobufs, r->msg);
 				fflush(raw);
 			}
 			if (opt_quiet)
@@ -1484,8 +1780,9 @@ int main(int argc, char **argv)
 				row->mode.name, row->size);
 			if (metrics_of(r, &m))
 				fprintf(stderr, "%.0f req/s, %.3f CQE/send, %.3f enter/send, "
-					"%.3f csw/send, %.0f us/MB\n", m.req_s, m.cqe, m.enter,
-					m.nvcsw, m.cpu_us_mb);
+					"%.4f wake-ups/send, %.0f us/MB, copied %" PRIu64 "/%" PRIu64
+					"\n", m.req_s, m.cqe, m.enter, m.nvcsw, m.cpu_us_mb,
+					r->zc_copied, r->zc_checked);
 			else
 				fprintf(stderr, "%s: %s\n", status_names[r->status], r->msg);
 		}

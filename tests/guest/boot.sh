@@ -4,8 +4,10 @@
 # (full or quick, default full), and write the serial console to LOG.
 #
 # The disk is opened with snapshot=on, so IMAGE stays as built and a run
-# can be repeated.  The guest has no network device; tests use loopback and
-# their own network namespaces.
+# can be repeated.  The guest's only network devices are the two NICs of
+# its "wire" (ZCG_GUEST_WIRE below, tests/guest/wire.sh): they connect to
+# each other and to nothing else.  Other tests use loopback and their own
+# network namespaces.
 #
 # A hang ends in one of three ways: the kernel panics (oops=panic, and
 # panic=-1 resets at once; with -no-reboot QEMU then exits), the guest init
@@ -33,6 +35,24 @@
 #   ZCG_GUEST_APPEND   extra kernel command line
 #   ZCG_GUEST_QEMU_ARGS  extra QEMU options (make bench: "-icount ...")
 #   ZCG_GUEST_QUIET=1  do not echo progress lines to stderr
+#   ZCG_GUEST_WIRE     the guest's wire: two virtio-net NICs (MACs
+#                      52:54:00:7a:00:01 and :02) that only reach each other;
+#                      the guest's zcg-wire puts the second one in network
+#                      namespace zcgpeer.
+#                      1 or hub (default): both on one QEMU hub (-netdev
+#                        hubport,hubid=0), nothing else on the hub;
+#                      tap: each on a tap device with virtio-net headers,
+#                        bridged in a network namespace of its own on the
+#                        host that holds nothing else (QEMU runs inside it;
+#                        needs root and /dev/net/tun). Unlike a hub port, a
+#                        tap gives the NICs checksum offload and TSO, hence
+#                        scatter-gather in the guest, without which TCP and
+#                        UDP copy what a zero-copy send hands them;
+#                      0: no wire.
+#   ZCG_GUEST_WIRE_NIC the wire's QEMU NIC model (default virtio-net-pci;
+#                      e1000e emulates checksum offload and TSO itself, so
+#                      it would give a hub wire scatter-gather, but needs
+#                      CONFIG_E1000E in the guest kernel)
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 3 ] || die "usage: boot.sh IMAGE KERNEL LOG [full|quick]"
@@ -95,11 +115,48 @@ qemu=(
 	-drive "file=$image,format=raw,if=virtio,snapshot=on"
 	-kernel "$kernel" -append "${append[*]}"
 )
+wire=${ZCG_GUEST_WIRE:-1}
+nic=${ZCG_GUEST_WIRE_NIC:-virtio-net-pci}
+runner=()
+case $wire in
+0) ;;
+1|hub)
+	qemu+=(
+		-netdev "hubport,id=zw0,hubid=0"
+		-device "$nic,netdev=zw0,mac=52:54:00:7a:00:01"
+		-netdev "hubport,id=zw1,hubid=0"
+		-device "$nic,netdev=zw1,mac=52:54:00:7a:00:02"
+	) ;;
+tap)
+	[ -c /dev/net/tun ] || die "ZCG_GUEST_WIRE=tap needs /dev/net/tun"
+	qemu+=(
+		-netdev "tap,id=zw0,ifname=zcgt0,script=no,downscript=no,vnet_hdr=on"
+		-device "$nic,netdev=zw0,mac=52:54:00:7a:00:01"
+		-netdev "tap,id=zw1,ifname=zcgt1,script=no,downscript=no,vnet_hdr=on"
+		-device "$nic,netdev=zw1,mac=52:54:00:7a:00:02"
+	)
+	# A new, empty network namespace (gone when QEMU exits): two taps
+	# and a bridge between them, nothing else, no address.
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	runner=(unshare --net -- bash -ec '
+		for t in zcgt0 zcgt1; do
+			ip tuntap add dev "$t" mode tap vnet_hdr
+		done
+		ip link add zcgbr type bridge forward_delay 0
+		ip link set zcgt0 master zcgbr
+		ip link set zcgt1 master zcgbr
+		for d in zcgt0 zcgt1 zcgbr; do
+			ip link set "$d" up
+		done
+		exec "$@"' zcg-wire-ns)
+	;;
+*) die "ZCG_GUEST_WIRE must be 1, hub, tap or 0, not $wire" ;;
+esac
 # shellcheck disable=SC2206  # word splitting is the point
 [ -n "${ZCG_GUEST_QEMU_ARGS:-}" ] && qemu+=(${ZCG_GUEST_QEMU_ARGS})
-log "booting $(basename "$kernel") with $(basename "$image") (mode $mode, host limit $limit s, guest limit $glimit s)"
+log "booting $(basename "$kernel") with $(basename "$image") (mode $mode, wire $wire, host limit $limit s, guest limit $glimit s)"
 start=$(now)
-timeout -k 15 "$limit" "${qemu[@]}" > "$qlog" 2>&1 &
+timeout -k 15 "$limit" "${runner[@]}" "${qemu[@]}" > "$qlog" 2>&1 &
 qpid=$!
 
 # Echo the guest's progress with host-side elapsed time.
@@ -109,7 +166,7 @@ if [ "${ZCG_GUEST_QUIET:-0}" != 1 ]; then
 		while IFS= read -r line; do
 			line=${line//$'\r'/}
 			case $line in
-			*zcg-init:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*|*BUG:*|*WARNING:*)
+			*zcg-init:*|*zcg-wire:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*|*BUG:*|*WARNING:*)
 				printf '[zcg] guest %6.1fs | %s\n' "$(since "$start")" "${line#*] }" >&2 ;;
 			esac
 		done &

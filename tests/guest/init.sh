@@ -82,6 +82,13 @@ ulimit -Hn 524288 2>/dev/null
 # KERN_WARNING or worse and still show.
 echo "5 4 1 7" > /proc/sys/kernel/printk
 ip link set lo up || say "cannot bring lo up"
+# The copy-free transports (wire between two namespaces over two emulated
+# NICs, dummy device): tests/guest/wire.sh; it says what is missing.
+if command -v zcg-wire >/dev/null; then
+	zcg-wire up
+else
+	say "zcg-wire is not installed: no wire, no dummy device"
+fi
 
 if [ "$run" = bench ]; then
 	say "running zcg-bench-run${timeout:+ (limit $timeout s)}"

@@ -5,6 +5,8 @@
 GUEST_DIR=$ZCG_TOP/tests/guest
 # Where the guest init lives inside the image (kernel command line init=).
 GUEST_INIT=/usr/local/sbin/zcg-init
+# The guest's wire and dummy device (tests/guest/wire.sh), run by the init.
+GUEST_WIRE=/usr/local/sbin/zcg-wire
 
 now() { date +%s.%N; }
 # since START: seconds elapsed since START (a now value), one decimal.
@@ -60,12 +62,13 @@ guest_extract() {
 	log "extracted $(basename "$tarball") in $(since "$t") s"
 }
 
-# guest_finish ROOT OUTDIR KREL KERNEL-IN-ROOT: add the init, copy the
+# guest_finish ROOT OUTDIR KREL KERNEL-IN-ROOT: add the init and zcg-wire, copy the
 # installed kernel out, make OUTDIR/root.img from ROOT.
 guest_finish() {
 	local root=$1 out=$2 krel=$3 kernel=$4 t used size
 	[ -f "$root$kernel" ] || die "the installed kernel $kernel is not in the image"
 	install -D -m 0755 "$GUEST_DIR/init.sh" "$root$GUEST_INIT"
+	install -D -m 0755 "$GUEST_DIR/wire.sh" "$root$GUEST_WIRE"
 	echo zcg-guest > "$root/etc/hostname"
 	# The init mounts all of this with one mount -a; X-mount.mkdir makes
 	# the mount points.

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -98,6 +101,154 @@ err:
 	c = -errno;
 	close(srv);
 	return c;
+}
+
+static void zt_addr4(struct sockaddr_in *a, const char *ip, unsigned short port)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &a->sin_addr);
+}
+
+/* A socket bound to device dev (so that it can leave through nothing else). */
+static int zt_dev_socket(int type, const char *dev)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev) + 1)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* connect() that gives up after ZT_WAIT_MS (ARP on the wire, a lost SYN). */
+static int zt_connect_wait(int fd, const struct sockaddr_in *to)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int fl = fcntl(fd, F_GETFL), err = 0;
+	socklen_t len = sizeof(err);
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (connect(fd, (const struct sockaddr *)to, sizeof(*to))) {
+		if (errno != EINPROGRESS)
+			return -errno;
+		if (poll(&pfd, 1, ZT_WAIT_MS) != 1)
+			return -ETIMEDOUT;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+			return -errno;
+		if (err)
+			return -err;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return 0;
+}
+
+int zt_wire_pair(int type, int *tx, int *rx)
+{
+	struct sockaddr_in addr;
+	socklen_t alen = sizeof(addr);
+	int peer, self, srv = -1, c = -1, ret, one = 1;
+
+	peer = open(ZT_WIRE_NETNS, O_RDONLY | O_CLOEXEC);
+	if (peer < 0)
+		zt_skip_exit("no wire: %s is missing (the guest's zcg-wire found no "
+			     "NICs; boot.sh ZCG_GUEST_WIRE)", ZT_WIRE_NETNS);
+	if (if_nametoindex(ZT_WIRE_TX_DEV) == 0)
+		zt_skip_exit("no wire: no device %s in the root namespace",
+			     ZT_WIRE_TX_DEV);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		close(peer);
+		return -errno;
+	}
+	/* the receiver's socket is made inside zcgpeer and stays there */
+	if (setns(peer, CLONE_NEWNET)) {
+		ret = -errno;
+		goto out;
+	}
+	srv = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	ret = srv < 0 ? -errno : 0;
+	if (!ret) {
+		zt_addr4(&addr, ZT_WIRE_RX_ADDR, 0);
+		setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(srv, (struct sockaddr *)&addr, sizeof(addr)) ||
+		    getsockname(srv, (struct sockaddr *)&addr, &alen) ||
+		    (type == SOCK_STREAM && listen(srv, 8)))
+			ret = -errno;
+	}
+	if (setns(self, CLONE_NEWNET)) {
+		fprintf(stderr, "cannot return to the root network namespace\n");
+		exit(T_EXIT_FAIL);
+	}
+	if (ret)
+		goto out;
+
+	c = zt_dev_socket(type, ZT_WIRE_TX_DEV);
+	if (c < 0) {
+		ret = c;
+		goto out;
+	}
+	ret = zt_connect_wait(c, &addr);
+	if (ret)
+		goto out;
+	if (type == SOCK_STREAM) {
+		struct pollfd pfd = { .fd = srv, .events = POLLIN };
+
+		if (poll(&pfd, 1, ZT_WAIT_MS) != 1) {
+			ret = -ETIMEDOUT;
+			goto out;
+		}
+		*rx = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+		if (*rx < 0) {
+			ret = -errno;
+			goto out;
+		}
+		close(srv);
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	} else {
+		*rx = srv;
+	}
+	srv = -1;
+	*tx = c;
+	c = -1;
+out:
+	if (srv >= 0)
+		close(srv);
+	if (c >= 0)
+		close(c);
+	close(self);
+	close(peer);
+	return ret;
+}
+
+int zt_dummy_udp(int *tx)
+{
+	struct sockaddr_in addr;
+	int fd, ret;
+
+	if (if_nametoindex(ZT_DUMMY_DEV) == 0)
+		zt_skip_exit("no dummy device %s (the guest's zcg-wire sets it up; "
+			     "CONFIG_DUMMY)", ZT_DUMMY_DEV);
+	fd = zt_dev_socket(SOCK_DGRAM, ZT_DUMMY_DEV);
+	if (fd < 0)
+		return fd;
+	zt_addr4(&addr, ZT_DUMMY_DST, 9);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		ret = -errno;
+		close(fd);
+		if (ret == -ENETUNREACH)
+			zt_skip_exit("no route to %s on %s", ZT_DUMMY_DST,
+				     ZT_DUMMY_DEV);
+		return ret;
+	}
+	*tx = fd;
+	return 0;
 }
 
 int zt_recv_all(int fd, void *buf, size_t len, int type)
@@ -434,4 +585,43 @@ int zt_run_unprivileged(int (*fn)(void *), void *arg, unsigned long memlock,
 		WTERMSIG(status),
 		WTERMSIG(status) == SIGALRM ? " (it hung: timed out)" : "");
 	return T_EXIT_FAIL;
+
+int zt_zc_copied(struct io_uring *ring, int tx, int rx, int type,
+		 const void *buf, size_t len)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct zt_cqe c[4];
+	char *got = NULL;
+	int n, r, k;
+
+	if (!sqe) {
+		fprintf(stderr, "zt_zc_copied: no SQE\n");
+		return -1;
+	}
+	io_uring_prep_send_zc(sqe, tx, buf, len, 0, IORING_SEND_ZC_REPORT_USAGE);
+	sqe->user_data = 0x2c0b1eedULL;
+	if (io_uring_submit(ring) != 1) {
+		fprintf(stderr, "zt_zc_copied: submit failed\n");
+		return -1;
+	}
+	if (rx >= 0) {
+		got = malloc(len);
+		r = got ? zt_recv_all(rx, got, len, type) : -ENOMEM;
+		if (r != (int)len || memcmp(got, buf, len)) {
+			fprintf(stderr, "zt_zc_copied: received %d of %zu bytes%s\n",
+				r, len, r == (int)len ? ", different data" : "");
+			free(got);
+			return -1;
+		}
+		free(got);
+	}
+	n = zt_collect(ring, c, 4, 2);
+	k = zt_find(c, n, 0x2c0b1eedULL, true);
+	if (n != 2 || k < 0 || c[!k].res != (int)len) {
+		fprintf(stderr, "zt_zc_copied: want a result CQE of %zu and a "
+			"notification, got %d CQEs\n", len, n);
+		zt_print_cqes(c, n);
+		return -1;
+	}
+	return !!(c[k].res & IORING_NOTIF_USAGE_ZC_COPIED);
 }

@@ -92,6 +92,40 @@ int zt_recv_all(int fd, void *buf, size_t len, int type);
 void zt_fill(void *buf, size_t len, unsigned seed);
 
 /*
+ * The copy-free transports of the zcg guests (tests/guest/wire.sh):
+ *
+ * zt_wire_pair: a connected pair over the guest's wire, SOCK_STREAM (TCP)
+ * or SOCK_DGRAM (UDP): *tx in the root namespace, bound to device zw0
+ * (198.18.0.1), *rx created in network namespace zcgpeer (198.18.0.2).
+ * Frames leave through one emulated NIC and arrive through the other, so
+ * nothing is delivered locally. Returns 0 or -errno; exits with T_EXIT_SKIP
+ * (and why) when the guest has no wire.
+ *
+ * zt_dummy_udp: a UDP socket bound to the dummy device zd0 and connected
+ * to 198.19.0.2 (routed to zd0): whatever it sends is freed at transmit,
+ * nothing receives it. Returns 0 or -errno; exits with T_EXIT_SKIP when
+ * the guest has no dummy device.
+ */
+#define ZT_WIRE_NETNS	"/run/netns/zcgpeer"
+#define ZT_WIRE_TX_DEV	"zw0"
+#define ZT_WIRE_TX_ADDR	"198.18.0.1"
+#define ZT_WIRE_RX_ADDR	"198.18.0.2"
+#define ZT_DUMMY_DEV	"zd0"
+#define ZT_DUMMY_DST	"198.19.0.2"
+int zt_wire_pair(int type, int *tx, int *rx);
+int zt_dummy_udp(int *tx);
+
+/*
+ * One IORING_OP_SEND_ZC of len bytes of buf on tx with
+ * IORING_SEND_ZC_REPORT_USAGE; when rx >= 0 the data is received there and
+ * compared. Returns 1 if the notification reports
+ * IORING_NOTIF_USAGE_ZC_COPIED, 0 if not, T_EXIT_FAIL-style -1 (after
+ * printing why) if anything else went wrong.
+ */
+int zt_zc_copied(struct io_uring *ring, int tx, int rx, int type,
+		 const void *buf, size_t len);
+
+/*
  * Collect CQEs until `want` have arrived (waiting up to ZT_WAIT_MS for each),
  * then make sure nothing else arrives within ZT_QUIET_MS. Returns the number
  * collected (which may be more or fewer than want).
