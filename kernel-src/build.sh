@@ -9,6 +9,7 @@
 flavour=${1:?usage: build.sh test|bench|distro [unpatched]}
 variant=${2:-}
 
+t0=$(date +%s)
 tree=$("$ZCG_TOP/kernel-src/fetch.sh")
 name=$flavour
 if [ "$variant" = unpatched ]; then
@@ -41,11 +42,14 @@ kmake() {
 	make -C "$tree" O="$obj" ARCH=x86_64 LOCALVERSION= -j"$(nproc)" "$@"
 }
 
+phase_time "kernel-$name source+config" "$t0"
 start=$(date +%s)
 kmake olddefconfig >/dev/null
 kmake -s all
 krel=$(kmake -s kernelrelease)
 log "built $krel in $(( $(date +%s) - start )) s"
+phase_time "kernel-$name build" "$start"
+t0=$(date +%s)
 
 rm -rf "$out" "$obj"/rpmbuild/RPMS "$obj"/../*.deb
 mkdir -p "$out"
@@ -57,5 +61,6 @@ rm -f "$ZCG_BUILD"/kernel/linux-upstream_* "$ZCG_BUILD"/kernel/*.buildinfo "$ZCG
 kmake -s binrpm-pkg >/dev/null
 find "$obj/rpmbuild/RPMS" -name '*.rpm' -exec mv {} "$out"/ \;
 echo "$krel" > "$out/kernelrelease"
+phase_time "kernel-$name packages" "$t0"
 log "packages for $krel in $out ($(( $(date +%s) - start )) s):"
 ls "$out" >&2

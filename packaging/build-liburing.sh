@@ -10,6 +10,7 @@
 # suite's directory, default tests/zcg; e.g. a work-in-progress copy).
 . "$(dirname "$0")/../scripts/common.sh"
 
+t0=$(date +%s)
 jobs=${ZCG_JOBS:-2}
 pkgdir=$ZCG_TOP/packaging
 spec=$pkgdir/rpm/liburing.spec
@@ -63,6 +64,7 @@ stamp=$out/.inputs
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ] &&
    compgen -G "$out/*.deb" >/dev/null && compgen -G "$out/*.rpm" >/dev/null; then
 	log "liburing packages are up to date in $out"
+	phase_time "liburing packages" "$t0" "up to date, nothing built"
 	exit 0
 fi
 
@@ -109,5 +111,6 @@ mkdir -p "$out"
 cp "$work"/*.deb "$work"/*.buildinfo "$work"/*.changes "$out"/
 cp "$work"/rpm/RPMS/*/*.rpm "$out"/
 echo "$inputs" > "$stamp"
+phase_time "liburing packages" "$t0"
 log "liburing packages in $out:"
 (cd "$out" && ls -1 -- *.deb *.rpm) | sed 's/^/[zcg]   /' >&2

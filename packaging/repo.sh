@@ -8,6 +8,7 @@
 # baselines last. Nothing is redone when no .deb changed.
 . "$(dirname "$0")/../scripts/common.sh"
 
+t0=$(date +%s)
 repo=$ZCG_OUT/repo
 mkdir -p "$repo"
 
@@ -26,6 +27,7 @@ state=$(for f in "${debs[@]}"; do stat -c '%n %s %y %i' "$f"; done | sha256sum |
 if [ -f "$repo/.state" ] && [ "$(cat "$repo/.state")" = "$state" ] &&
    [ -f "$repo/Release" ]; then
 	log "apt repository $repo is up to date"
+	phase_time "apt repository" "$t0" "up to date, nothing done"
 	exit 0
 fi
 
@@ -57,5 +59,6 @@ apt-ftparchive \
 	release . > Release.tmp
 mv Release.tmp Release
 echo "$state" > .state
+phase_time "apt repository" "$t0"
 log "apt repository $repo: $(grep -c '^Package:' Packages) packages"
 log "use it with: deb [trusted=yes] file:$repo ./"

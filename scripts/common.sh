@@ -19,6 +19,17 @@ export GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-zcg-build@localhost}
 export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-$GIT_AUTHOR_NAME}
 export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-$GIT_AUTHOR_EMAIL}
 
+# phase_time PHASE START [NOTE]: append "END PHASE SECONDS NOTE" (tab
+# separated; END and START are epoch seconds) to $ZCG_OUT/logs/times.txt.
+# tests/run.sh prints the lines of its own make run (ZCG_RUN_START, set by
+# the Makefile) at the end of make test.
+phase_time() {
+	local end
+	end=$(date +%s)
+	mkdir -p "$ZCG_OUT/logs"
+	printf '%s\t%s\t%s\t%s\n' "$end" "$1" "$((end - $2))" "${3:-}" >> "$ZCG_OUT/logs/times.txt"
+}
+
 # sha256_check FILE EXPECTED
 sha256_check() {
 	local got

@@ -12,12 +12,17 @@ pkgs=(
 	# make bench: plots
 	gnuplot-nox
 )
+t0=$(date +%s)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "${#missing[@]}" -eq 0 ]; then
+	phase_time "build dependencies" "$t0" "all installed already"
+	exit 0
+fi
 [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"
 log "installing build dependencies: ${missing[*]}"
 apt-get update -qq >&2
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+phase_time "build dependencies" "$t0" "installed ${#missing[@]} packages"

@@ -3,21 +3,28 @@
 # built).
 #
 #   1. host tests: tests/host/run.sh (prints "host: N passed, N failed")
-#   2. deb guest, full mode: our .debs installed by apt into a Debian
-#      rootfs, booted under QEMU (tests/guest/image-deb.sh, boot.sh)
-#   3. rpm guest, quick mode: the same with our .rpms (image-rpm.sh)
+#   2. deb guest, ci mode: our .debs installed by apt into a Debian
+#      rootfs, booted under QEMU (tests/guest/image-deb.sh, boot.sh); the
+#      whole suite, liburing's send-zerocopy as a bounded subset
+#   3. rpm guest, quick mode: the same with our .rpms (image-rpm.sh),
+#      without send-zerocopy
 #
-# Serial logs go to $ZCG_OUT/logs/guest-NAME.log.  The last line printed
-# is "N passed, N failed" (", N skipped" when there are any); the exit
-# status is non-zero iff something failed.
+# Serial logs go to $ZCG_OUT/logs/guest-NAME.log.  The summary gives the
+# time of every phase: the test phases, and the build phases of the make
+# run that started this one (lines of $ZCG_OUT/logs/times.txt written
+# since $ZCG_RUN_START).  The last line printed is "N passed, N failed"
+# (", N skipped" when there are any); the exit status is non-zero iff
+# something failed.
 #
 # Environment:
-#   ZCG_TEST_PHASES  what to run (default "host deb:full rpm:quick"); e.g.
+#   ZCG_TEST_PHASES  what to run (default "host deb:ci rpm:quick"; make
+#                    test-full: "host deb:full rpm:quick"); e.g.
 #                    "rpm:quick" for a short guest-only run
+#   ZCG_RUN_START    epoch seconds when make started (set by the Makefile)
 #   and what tests/guest/boot.sh reads (ZCG_GUEST_TIMEOUT, ...).
 . "$(dirname "$0")/../scripts/common.sh"
 
-phases=${ZCG_TEST_PHASES:-host deb:full rpm:quick}
+phases=${ZCG_TEST_PHASES:-host deb:ci rpm:quick}
 logs=$ZCG_OUT/logs
 mkdir -p "$logs"
 
@@ -106,10 +113,33 @@ for ph in $phases; do
 	times+=("phase $ph: $(($(now) - t)) s")
 done
 
+# build_times: the build phases of this make run, from times.txt.
+build_times() {
+	local f=$logs/times.txt n=0 sum=0 end name secs note
+	if [ -z "${ZCG_RUN_START:-}" ]; then
+		echo "  build: not run by make; no build phases to report"
+		return
+	fi
+	if [ -f "$f" ]; then
+		while IFS=$'\t' read -r end name secs note; do
+			[ "$end" -ge "$ZCG_RUN_START" ] 2>/dev/null || continue
+			echo "  time: build $name: $secs s${note:+ ($note)}"
+			n=$((n + 1)) sum=$((sum + secs))
+		done < "$f"
+	fi
+	if [ "$n" -eq 0 ]; then
+		echo "  build: make ran no build step (out/ was up to date)"
+	else
+		echo "  time: build total: $sum s"
+	fi
+}
+
 echo
 echo "=== summary (logs in $logs) ==="
 printf '  %s\n' "${results[@]}"
-printf '  time: %s\n' "${times[@]}" "total: $(($(now) - start)) s"
+build_times
+printf '  time: %s\n' "${times[@]}" "tests total: $(($(now) - start)) s"
+[ -n "${ZCG_RUN_START:-}" ] && echo "  time: make in all: $(($(now) - ZCG_RUN_START)) s"
 line="$total_pass passed, $total_fail failed"
 [ "$total_skip" -gt 0 ] && line+=", $total_skip skipped"
 echo "$line"

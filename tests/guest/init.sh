@@ -5,7 +5,8 @@
 # reboots (QEMU runs with -no-reboot, so that ends the VM).
 #
 # Kernel command line:
-#   zcg.mode=quick|full  selftest mode (default full)
+#   zcg.mode=ci|quick|full  selftest mode (default ci: no option; quick:
+#                        --quick; full: --full, see zcg-selftest)
 #   zcg.timeout=SECONDS  guest-side limit for the selftest (default none;
 #                        the host enforces its own hard limit anyway)
 #   zcg.test_timeout=SECONDS  per-test limit (zcg-selftest's
@@ -61,7 +62,7 @@ mount -a || say "some mounts failed"
 read -r uptime _ < /proc/uptime
 say "userspace at $uptime s"
 
-mode=full timeout='' date='' run=selftest heartbeat=300 tests=()
+mode=ci timeout='' date='' run=selftest heartbeat=300 tests=()
 read -ra cmdline < /proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
@@ -109,8 +110,9 @@ fi
 args=(--strict)
 case $mode in
 quick) args+=(--quick) ;;
-full) ;;
-*) say "unknown zcg.mode=$mode, running full" ;;
+full) args+=(--full) ;;
+ci) ;;
+*) say "unknown zcg.mode=$mode, running ci" ;;
 esac
 args+=("${tests[@]}")
 
