@@ -585,6 +585,7 @@ int zt_run_unprivileged(int (*fn)(void *), void *arg, unsigned long memlock,
 		WTERMSIG(status),
 		WTERMSIG(status) == SIGALRM ? " (it hung: timed out)" : "");
 	return T_EXIT_FAIL;
+}
 
 int zt_zc_copied(struct io_uring *ring, int tx, int rx, int type,
 		 const void *buf, size_t len)
