@@ -275,6 +275,21 @@ int zt_reap(struct io_uring *ring, struct zt_cqe *out, int max)
 	return n;
 }
 
+int zt_expect_one(struct io_uring *ring, struct zt_cqe *out, int ms,
+		  const char *when)
+{
+	struct zt_cqe c[16];
+	int n;
+
+	n = zt_wait(ring, &c[0], ms) ? 0 : 1;
+	n += zt_drain(ring, c + n, 16 - n, ZT_QUIET_MS);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1, "%d CQEs %s (within %d ms), want one", n, when, ms);
+	*out = c[0];
+	return T_EXIT_PASS;
+}
+
 int zt_check_group(const struct zt_cqe *c, __u64 user_data, unsigned count)
 {
 	zt_check(c->user_data == user_data,

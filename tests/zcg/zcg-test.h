@@ -129,6 +129,13 @@ int zt_wait_nr(struct io_uring *ring, unsigned nr, int ms, struct zt_cqe *out,
 	       int max, int *ret, long long *done_ms);
 
 /*
+ * Wait up to ms for a CQE, then ZT_QUIET_MS for any other: exactly one must
+ * come, copied to out. Else print what came and fail, saying `when`.
+ */
+int zt_expect_one(struct io_uring *ring, struct zt_cqe *out, int ms,
+		  const char *when);
+
+/*
  * Check a group CQE: user_data, flags exactly IORING_CQE_F_NOTIF and
  * res exactly count.
  */
