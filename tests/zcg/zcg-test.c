@@ -336,9 +336,9 @@ int zt_stalled_pair(int *tx, int *rx)
 	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	if (send(*tx, fill, sizeof(fill), MSG_EOR) != sizeof(fill))
 		ret = errno ? -errno : -EIO;
-	else if (ioctl(*tx, SIOCOUTQNSD, &unsent))
-		ret = -errno;
-	else if (unsent <= 0)
+	else if ((unsent = zt_unsent(*tx)) < 0)
+		ret = unsent;
+	else if (!unsent)
 		ret = -EAGAIN;
 	if (ret) {
 		fprintf(stderr, "could not close the receive window: %s\n",
@@ -347,6 +347,13 @@ int zt_stalled_pair(int *tx, int *rx)
 		close(*rx);
 	}
 	return ret;
+}
+
+int zt_unsent(int fd)
+{
+	int unsent;
+
+	return ioctl(fd, SIOCOUTQNSD, &unsent) ? -errno : unsent;
 }
 
 int zt_read_bytes(int fd, size_t len)

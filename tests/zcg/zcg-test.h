@@ -163,6 +163,8 @@ struct io_uring_sqe *zt_member(struct io_uring *ring, int fd, const void *buf,
  */
 #define ZT_FILL_LEN	(1 << 16)
 int zt_stalled_pair(int *tx, int *rx);
+/* Bytes queued on a TCP socket and not sent yet (SIOCOUTQNSD), or -errno. */
+int zt_unsent(int fd);
 /* Read and discard exactly len bytes of a stream; 0 or -errno. */
 int zt_read_bytes(int fd, size_t len);
 /*
