@@ -426,6 +426,21 @@ int zt_reap(struct io_uring *ring, struct zt_cqe *out, int max)
 	return n;
 }
 
+int zt_expect_one(struct io_uring *ring, struct zt_cqe *out, int ms,
+		  const char *when)
+{
+	struct zt_cqe c[16];
+	int n;
+
+	n = zt_wait(ring, &c[0], ms) ? 0 : 1;
+	n += zt_drain(ring, c + n, 16 - n, ZT_QUIET_MS);
+	if (n != 1)
+		zt_print_cqes(c, n);
+	zt_check(n == 1, "%d CQEs %s (within %d ms), want one", n, when, ms);
+	*out = c[0];
+	return T_EXIT_PASS;
+}
+
 int zt_check_group(const struct zt_cqe *c, __u64 user_data, unsigned count)
 {
 	zt_check(c->user_data == user_data,
@@ -472,9 +487,9 @@ int zt_stalled_pair(int *tx, int *rx)
 	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	if (send(*tx, fill, sizeof(fill), MSG_EOR) != sizeof(fill))
 		ret = errno ? -errno : -EIO;
-	else if (ioctl(*tx, SIOCOUTQNSD, &unsent))
-		ret = -errno;
-	else if (unsent <= 0)
+	else if ((unsent = zt_unsent(*tx)) < 0)
+		ret = unsent;
+	else if (!unsent)
 		ret = -EAGAIN;
 	if (ret) {
 		fprintf(stderr, "could not close the receive window: %s\n",
@@ -483,6 +498,13 @@ int zt_stalled_pair(int *tx, int *rx)
 		close(*rx);
 	}
 	return ret;
+}
+
+int zt_unsent(int fd)
+{
+	int unsent;
+
+	return ioctl(fd, SIOCOUTQNSD, &unsent) ? -errno : unsent;
 }
 
 int zt_read_bytes(int fd, size_t len)

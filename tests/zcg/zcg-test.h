@@ -163,6 +163,13 @@ int zt_wait_nr(struct io_uring *ring, unsigned nr, int ms, struct zt_cqe *out,
 	       int max, int *ret, long long *done_ms);
 
 /*
+ * Wait up to ms for a CQE, then ZT_QUIET_MS for any other: exactly one must
+ * come, copied to out. Else print what came and fail, saying `when`.
+ */
+int zt_expect_one(struct io_uring *ring, struct zt_cqe *out, int ms,
+		  const char *when);
+
+/*
  * Check a group CQE: user_data, flags exactly IORING_CQE_F_NOTIF and
  * res exactly count.
  */
@@ -190,6 +197,8 @@ struct io_uring_sqe *zt_member(struct io_uring *ring, int fd, const void *buf,
  */
 #define ZT_FILL_LEN	(1 << 16)
 int zt_stalled_pair(int *tx, int *rx);
+/* Bytes queued on a TCP socket and not sent yet (SIOCOUTQNSD), or -errno. */
+int zt_unsent(int fd);
 /* Read and discard exactly len bytes of a stream; 0 or -errno. */
 int zt_read_bytes(int fd, size_t len);
 /*
