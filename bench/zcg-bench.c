@@ -22,7 +22,8 @@
  *              namespace) through two emulated NICs to zw1 (198.18.0.2)
  *              in network namespace zcgpeer, where the receiver runs; the
  *              device reads the pages, the skb is freed at TX completion
- *   wire-udp   UDP over the same wire
+ *   wire-udp   UDP over the same wire, datagrams within its MTU (1500): UDP
+ *              copies what it must fragment
  *   (wire      both wire transports)
  * Copying paths (every zero-copy skb is copied when it is delivered to the
  * local socket, skb_orphan_frags_rx(): what they measure is that copy):
@@ -144,7 +145,7 @@ static const char *const transport_names[] = {
 /* default message sizes per transport (when --sizes is not given) */
 static const char *const transport_sizes[] = {
 	"1K,4K,16K,64K", "4K,64K", "4K,64K", "600,1K,1200,4000,4K,8000",
-	"1K,4K,16K,64K", "1K,4K",
+	"1K,4K,16K,64K", "1K,1400",
 };
 
 /* the wire and the dummy device of tests/guest/wire.sh */
@@ -385,7 +386,9 @@ static void usage(FILE *f)
 "                        group128_skip)\n"
 "  -s, --sizes L         message sizes, K suffix allowed (default per transport:\n"
 "                        udp-dummy 600,1K,1200,4000,4K,8000; wire-tcp and tcp\n"
-"                        1K,4K,16K,64K; wire-udp 1K,4K; udp and veth 4K,64K)\n"
+"                        1K,4K,16K,64K; wire-udp 1K,1400 (the wire's MTU is\n"
+"                        1500: larger datagrams are fragmented, and UDP copies\n"
+"                        what it fragments); udp and veth 4K,64K)\n"
 "  -d, --default-ring L  extra rows on a ring without setup flags,\n"
 "                        TRANSPORT:MODE:SIZE,... or 'none'\n"
 "                        (default zc and group32_skip on udp-dummy 4000,\n"
