@@ -634,10 +634,10 @@ def main():
         out.append("- %d interleaved rounds per row; median measured window %.2f s plus "
                    "the final drain (longest drain %.3f s); values are medians, "
                    "(min..max) the spread over the rounds" % info)
-    out.append("- transports: udp-dummy, wire-tcp and wire-udp are copy-free (checked: the "
-               "warm-up of every row sends with IORING_SEND_ZC_REPORT_USAGE and the row "
-               "fails if a notification reports ZC_COPIED, or if the device's TX counter "
-               "grew by less than the payload); tcp, udp and veth are copying paths, where "
+    out.append("- transports: udp-dummy, wire-tcp and wire-udp are copy-free (checked: every "
+               "row starts with 32 sends, one at a time, with IORING_SEND_ZC_REPORT_USAGE, "
+               "and fails if a notification reports ZC_COPIED, or if the device's TX "
+               "counter grew by less than the payload); tcp, udp and veth are copying paths, where "
                "every zero-copy skb is copied when it is delivered to the local socket")
     out.append("- sender and receiver in separate processes pinned to CPUs 0 and 1; "
                "the receiver discards the data (MSG_TRUNC); 256 buffers per sender "

@@ -37,7 +37,8 @@
 #                      "zcg.bench_transports=tcp zcg.bench_sizes=4K"
 #   ZCG_BENCH_REBUILD=1  build the kernels even when their inputs are unchanged
 #   ZCG_BENCH_WIRE     the guests' wire (boot.sh's ZCG_GUEST_WIRE; default 1:
-#                      two virtio-net NICs on a QEMU hub)
+#                      two virtio-net NICs on bridged taps in a host network
+#                      namespace of their own; needs /dev/net/tun)
 #   ZCG_BENCH_ICOUNT   QEMU -icount setting (default shift=2,sleep=off: a
 #                      guest second is 250 million instructions; "none" runs
 #                      plain multi-threaded TCG, at the mercy of the host's load)

@@ -40,15 +40,17 @@
 #                      52:54:00:7a:00:01 and :02) that only reach each other;
 #                      the guest's zcg-wire puts the second one in network
 #                      namespace zcgpeer.
-#                      1 or hub (default): both on one QEMU hub (-netdev
-#                        hubport,hubid=0), nothing else on the hub;
-#                      tap: each on a tap device with virtio-net headers,
-#                        bridged in a network namespace of its own on the
-#                        host that holds nothing else (QEMU runs inside it;
-#                        needs root and /dev/net/tun). Unlike a hub port, a
-#                        tap gives the NICs checksum offload and TSO, hence
-#                        scatter-gather in the guest, without which TCP and
-#                        UDP copy what a zero-copy send hands them;
+#                      1 or tap (default): each on a tap device with
+#                        virtio-net headers, the two bridged in a network
+#                        namespace of their own on the host that holds
+#                        nothing else (QEMU runs inside it; needs root and
+#                        /dev/net/tun). The headers give the NICs checksum
+#                        offload and TSO, hence scatter-gather in the guest,
+#                        without which TCP and UDP copy what a zero-copy send
+#                        hands them (zc-copyfree.t fails);
+#                      hub: both on one QEMU hub (-netdev hubport,hubid=0),
+#                        nothing else on it; a hub port has no virtio-net
+#                        header, so this wire copies (kept to show it);
 #                      0: no wire.
 #   ZCG_GUEST_WIRE_NIC the wire's QEMU NIC model (default virtio-net-pci;
 #                      e1000e emulates checksum offload and TSO itself, so
@@ -130,14 +132,14 @@ nic=${ZCG_GUEST_WIRE_NIC:-virtio-net-pci}
 runner=()
 case $wire in
 0) ;;
-1|hub)
+hub)
 	qemu+=(
 		-netdev "hubport,id=zw0,hubid=0"
 		-device "$nic,netdev=zw0,mac=52:54:00:7a:00:01"
 		-netdev "hubport,id=zw1,hubid=0"
 		-device "$nic,netdev=zw1,mac=52:54:00:7a:00:02"
 	) ;;
-tap)
+1|tap)
 	[ -c /dev/net/tun ] || die "ZCG_GUEST_WIRE=tap needs /dev/net/tun"
 	qemu+=(
 		-netdev "tap,id=zw0,ifname=zcgt0,script=no,downscript=no,vnet_hdr=on"
@@ -160,7 +162,7 @@ tap)
 		done
 		exec "$@"' zcg-wire-ns)
 	;;
-*) die "ZCG_GUEST_WIRE must be 1, hub, tap or 0, not $wire" ;;
+*) die "ZCG_GUEST_WIRE must be 1, tap, hub or 0, not $wire" ;;
 esac
 # shellcheck disable=SC2206  # word splitting is the point
 [ -n "${ZCG_GUEST_QEMU_ARGS:-}" ] && qemu+=(${ZCG_GUEST_QEMU_ARGS})
