@@ -20,11 +20,14 @@
 #   ZCG_TEST_PHASES  what to run (default "host deb:ci rpm:quick"; make
 #                    test-full: "host deb:full rpm:quick"); e.g.
 #                    "rpm:quick" for a short guest-only run
+#   ZCG_TEST_PARALLEL=1  boot each guest as soon as its image is built and
+#                    let it run beside the next (default 0: one at a time)
 #   ZCG_RUN_START    epoch seconds when make started (set by the Makefile)
 #   and what tests/guest/boot.sh reads (ZCG_GUEST_TIMEOUT, ...).
 . "$(dirname "$0")/../scripts/common.sh"
 
 phases=${ZCG_TEST_PHASES:-host deb:ci rpm:quick}
+parallel=${ZCG_TEST_PARALLEL:-0}
 logs=$ZCG_OUT/logs
 mkdir -p "$logs"
 
@@ -76,23 +79,33 @@ run_host() {
 	fi
 }
 
-# run_guest KIND MODE: build the KIND (deb or rpm) image, boot it, parse.
-run_guest() {
-	local kind=$1 mode=$2 name=$1 dir t log line
-	dir=$ZCG_BUILD/guest/$kind
-	log=$logs/guest-$name.log
-	rm -f "$log" "$log.qemu" "$logs/guest-$name.result"
+# guest_image KIND: build the KIND (deb or rpm) guest image.
+guest_image() {
+	local name=$1 t
+	rm -f "$logs/guest-$name.log" "$logs/guest-$name.log.qemu" "$logs/guest-$name.result"
 	t=$(now)
-	if ! bash "$ZCG_TOP/tests/guest/image-$kind.sh" "$dir" > /dev/null; then
+	if ! bash "$ZCG_TOP/tests/guest/image-$name.sh" "$ZCG_BUILD/guest/$name" > /dev/null; then
 		failed "guest-$name" "image build failed"
 		times+=("guest-$name image: $(($(now) - t)) s (failed)")
-		return
+		return 1
 	fi
 	times+=("guest-$name image: $(($(now) - t)) s")
+}
+
+# guest_boot KIND MODE: boot the image; the time goes to guest-KIND.secs.
+guest_boot() {
+	local name=$1 mode=$2 dir=$ZCG_BUILD/guest/$1 t
 	t=$(now)
-	bash "$ZCG_TOP/tests/guest/boot.sh" "$dir/root.img" "$dir/vmlinuz" "$log" "$mode" || true
-	times+=("guest-$name boot+tests ($mode): $(($(now) - t)) s")
-	bash "$ZCG_TOP/tests/guest/parse-log.sh" "$log" "$name" | tee "$logs/guest-$name.result" || true
+	ZCG_GUEST_NAME=$name bash "$ZCG_TOP/tests/guest/boot.sh" \
+		"$dir/root.img" "$dir/vmlinuz" "$logs/guest-$name.log" "$mode" || true
+	echo "$(($(now) - t))" > "$logs/guest-$name.secs"
+}
+
+# guest_parse KIND MODE: count the results of the guest's log.
+guest_parse() {
+	local name=$1 mode=$2 line
+	times+=("guest-$name boot+tests ($mode): $(cat "$logs/guest-$name.secs" 2>/dev/null || echo '?') s")
+	bash "$ZCG_TOP/tests/guest/parse-log.sh" "$logs/guest-$name.log" "$name" | tee "$logs/guest-$name.result" || true
 	line=$(grep -E "^guest-$name: [0-9]+ passed, [0-9]+ failed" "$logs/guest-$name.result" | tail -n 1 || true)
 	if [ -z "$line" ]; then
 		failed "guest-$name" "log parser gave no result"
@@ -102,16 +115,42 @@ run_guest() {
 }
 
 start=$(now)
+booting=()
 for ph in $phases; do
 	t=$(now)
 	log "=== test phase $ph ==="
 	case $ph in
 	host) run_host ;;
-	deb:*|rpm:*) run_guest "${ph%%:*}" "${ph#*:}" ;;
+	deb:*|rpm:*)
+		kind=${ph%%:*} mode=${ph#*:}
+		rm -f "$logs/guest-$kind.secs"
+		if ! guest_image "$kind"; then
+			:
+		elif [ "$parallel" = 1 ]; then
+			# The guest runs while the next image is built and
+			# the next guest boots; results are read below.
+			guest_boot "$kind" "$mode" &
+			booting+=("$kind:$mode:$!")
+			continue
+		else
+			guest_boot "$kind" "$mode"
+			guest_parse "$kind" "$mode"
+		fi ;;
 	*) failed "$ph" "unknown test phase" ;;
 	esac
 	times+=("phase $ph: $(($(now) - t)) s")
 done
+if [ "${#booting[@]}" -gt 0 ]; then
+	t=$(now)
+	log "=== waiting for ${#booting[@]} guests running side by side ==="
+	for b in "${booting[@]}"; do
+		wait "${b##*:}" || true
+	done
+	times+=("guests side by side, after their images: $(($(now) - t)) s")
+	for b in "${booting[@]}"; do
+		guest_parse "${b%%:*}" "$(cut -d: -f2 <<< "$b")"
+	done
+fi
 
 # build_times: the build phases of this make run, from times.txt.
 build_times() {

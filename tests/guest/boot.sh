@@ -34,6 +34,7 @@
 #   ZCG_GUEST_APPEND   extra kernel command line
 #   ZCG_GUEST_QEMU_ARGS  extra QEMU options (make bench: "-icount ...")
 #   ZCG_GUEST_QUIET=1  do not echo progress lines to stderr
+#   ZCG_GUEST_NAME     name the progress lines carry (tests/run.sh: deb, rpm)
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 3 ] || die "usage: boot.sh IMAGE KERNEL LOG [ci|quick|full]"
@@ -120,7 +121,7 @@ if [ "${ZCG_GUEST_QUIET:-0}" != 1 ]; then
 			line=${line//$'\r'/}
 			case $line in
 			*zcg-init:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*|*BUG:*|*WARNING:*)
-				printf '[zcg] guest %6.1fs | %s\n' "$(since "$start")" "${line#*] }" >&2 ;;
+				printf '[zcg] guest%s %6.1fs | %s\n' "${ZCG_GUEST_NAME:+ $ZCG_GUEST_NAME}" "$(since "$start")" "${line#*] }" >&2 ;;
 			esac
 		done &
 	follower=$!
