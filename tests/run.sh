@@ -20,14 +20,18 @@
 #   ZCG_TEST_PHASES  what to run (default "host deb:ci rpm:quick"; make
 #                    test-full: "host deb:full rpm:quick"); e.g.
 #                    "rpm:quick" for a short guest-only run
-#   ZCG_TEST_PARALLEL=1  boot each guest as soon as its image is built and
-#                    let it run beside the next (default 0: one at a time)
+#   ZCG_TEST_PARALLEL  1 (default): boot each guest as soon as its image is
+#                    built and let it run beside the next; 0: one at a
+#                    time.  A TCG guest keeps about one host core busy, so
+#                    on 2 cores the deb (ci) and rpm (quick) guests ran side
+#                    by side in 473 s against 470 s + 248 s one after the
+#                    other, each test as fast as alone.
 #   ZCG_RUN_START    epoch seconds when make started (set by the Makefile)
 #   and what tests/guest/boot.sh reads (ZCG_GUEST_TIMEOUT, ...).
 . "$(dirname "$0")/../scripts/common.sh"
 
 phases=${ZCG_TEST_PHASES:-host deb:ci rpm:quick}
-parallel=${ZCG_TEST_PARALLEL:-0}
+parallel=${ZCG_TEST_PARALLEL:-1}
 logs=$ZCG_OUT/logs
 mkdir -p "$logs"
 
@@ -167,7 +171,7 @@ build_times() {
 		done < "$f"
 	fi
 	if [ "$n" -eq 0 ]; then
-		echo "  build: make ran no build step (out/ was up to date)"
+		echo "  build: no build phase ran in this make run (nothing to build, or a test-only target)"
 	else
 		echo "  time: build total: $sum s"
 	fi
@@ -178,7 +182,7 @@ echo "=== summary (logs in $logs) ==="
 printf '  %s\n' "${results[@]}"
 build_times
 printf '  time: %s\n' "${times[@]}" "tests total: $(($(now) - start)) s"
-[ -n "${ZCG_RUN_START:-}" ] && echo "  time: make in all: $(($(now) - ZCG_RUN_START)) s"
+[ -n "${ZCG_RUN_START:-}" ] && echo "  time: this make run in all: $(($(now) - ZCG_RUN_START)) s"
 line="$total_pass passed, $total_fail failed"
 [ "$total_skip" -gt 0 ] && line+=", $total_skip skipped"
 echo "$line"
