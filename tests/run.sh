@@ -24,8 +24,9 @@
 #                    built and let it run beside the next; 0: one at a
 #                    time.  A TCG guest keeps about one host core busy, so
 #                    on 2 cores the deb (ci) and rpm (quick) guests ran side
-#                    by side in 473 s against 470 s + 248 s one after the
-#                    other, each test as fast as alone.
+#                    by side in 473 s; the rpm guest alone took 235 s, and
+#                    each test took as long as alone, so one after the
+#                    other would be about 470 + 235 s.
 #   ZCG_RUN_START    epoch seconds when make started (set by the Makefile)
 #   and what tests/guest/boot.sh reads (ZCG_GUEST_TIMEOUT, ...).
 . "$(dirname "$0")/../scripts/common.sh"
