@@ -16,6 +16,7 @@
 #   - shellcheck:<script>    every shell script of the repository
 #   - kernel-distro-config   our options survive olddefconfig (make target)
 #   - checkpatch:<patch>     each kernel patch is checkpatch.pl --strict clean
+#   - kernel-series:<patch>  each prefix of the kernel series builds io_uring/
 #   - no-upstream-copies     no repository file is a copy of an upstream file
 #   - host-kernel:<test>     each zcg test on this host's kernel: skips with a
 #                            reason on a stock kernel, passes on a zcg kernel
@@ -245,6 +246,8 @@ if [ -f "$ktree/scripts/checkpatch.pl" ]; then
 else
 	fail "checkpatch (no kernel tree in $ktree: run make packages first)"
 fi
+# Each prefix of the series builds the io_uring objects (kernel-series.sh).
+import kernel-series: bash "$here/kernel-series.sh"
 
 # --- hard rule: no upstream file in the repository -----------------------
 # Git blob ids of the repository's files (>= 256 bytes: tiny files such as
