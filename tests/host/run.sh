@@ -240,14 +240,26 @@ if [ -f "$ktree/include/uapi/linux/io_uring.h" ]; then
 fi
 # The kernel tree is Debian's source tarball in a git of our own, without
 # upstream's history: checkpatch cannot look up the commits that Fixes:
-# tags name (UNKNOWN_COMMIT_ID); everything else it checks.
+# tags name (UNKNOWN_COMMIT_ID); fixes_tags below checks them instead.
 checkpatch_one() {
 	(cd "$ktree" && perl scripts/checkpatch.pl --strict -q \
 		--ignore UNKNOWN_COMMIT_ID "$1")
 }
+# fixes_tags PATCH: every Fixes: tag names a commit of upstream-commits.txt
+# with its exact subject.
+fixes_tags() {
+	local id subj
+	while read -r id subj; do
+		subj=${subj#(\"}
+		subj=${subj%\")}
+		grep -qxF "$id $subj" "$here/upstream-commits.txt" ||
+			{ echo "unknown Fixes: $id (\"$subj\")"; return 1; }
+	done < <(sed -n 's/^Fixes: //p' "$1")
+}
 if [ -f "$ktree/scripts/checkpatch.pl" ]; then
 	while read -r p; do
 		check "checkpatch:${p%%.patch}" checkpatch_one "$ZCG_TOP/kernel-src/patches/$p"
+		check "fixes-tags:${p%%.patch}" fixes_tags "$ZCG_TOP/kernel-src/patches/$p"
 	done < <(sed -e '/^#/d' -e '/^$/d' "$ZCG_TOP/kernel-src/patches/series")
 else
 	fail "checkpatch (no kernel tree in $ktree: run make packages first)"
