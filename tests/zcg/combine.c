@@ -103,10 +103,7 @@ static int test_success(int family, int type, enum how how, bool defer)
 	zt_check(got == (int)len, "received %d", got);
 	zt_check(!memcmp(rxbuf, copy, len),
 		 "receiver saw the buffer change after the CQE");
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /* Errors after reaching the socket: one F_NOTIF CQE with -errno. */
@@ -174,10 +171,7 @@ static int test_rejected(enum how how)
 	if (one_cqe(&ring, c, false))
 		return T_EXIT_FAIL;
 	zt_check(c[0].res == -ENOTSOCK, "pipe res %d", c[0].res);
-	io_uring_queue_exit(&ring);
-	close(p[0]);
-	close(p[1]);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, p[0], p[1]);
 }
 
 /* A short send: one CQE with the short count, after the buffer is free. */
@@ -225,10 +219,7 @@ static int test_short(enum how how)
 	}
 	zt_check(total == c[0].res, "received %d, res %d", total, c[0].res);
 	zt_check(zt_drain(&ring, c, 4, ZT_QUIET_MS) == 0, "a second CQE");
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -274,10 +265,7 @@ static int test_cancel(enum how how)
 			 "send CQE res %d flags 0x%x", c[i].res, c[i].flags);
 	}
 	zt_check(seen, "no CQE for the cancelled send");
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /* Links continue on the send result; the link CQE is posted normally. */
@@ -313,10 +301,7 @@ static int test_link(bool fail)
 				 c[i].res == (fail ? -EDESTADDRREQ : 200),
 				 "send res %d flags 0x%x", c[i].res, c[i].flags);
 	}
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 static int test_invalid(void)
@@ -351,10 +336,7 @@ static int test_invalid(void)
 			 "%d CQEs, res %d flags 0x%x", n, c[0].res, c[0].flags);
 		zt_check(recv(rx, rxbuf, 1, MSG_DONTWAIT) < 0, "data was sent");
 	}
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 int main(void)

@@ -98,10 +98,7 @@ static int test_success(int family, int type, enum how how, bool defer)
 	zt_check(c[0].flags == IORING_CQE_F_NOTIF, "flags 0x%x", c[0].flags);
 	zt_check(c[0].res == 0, "notification res %d", c[0].res);
 
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -152,9 +149,7 @@ static int test_error_unconnected(enum how how, bool defer)
 	if (check_main_and_notif(c, n, UD_SEND, &res))
 		return T_EXIT_FAIL;
 	zt_check(res == -EDESTADDRREQ, "res %d, want -EDESTADDRREQ", res);
-	io_uring_queue_exit(&ring);
-	close(fd);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 1, fd);
 }
 
 /* Sending on a connection the peer reset fails, and the error is posted. */
@@ -184,9 +179,7 @@ static int test_error_reset(enum how how)
 		return T_EXIT_FAIL;
 	zt_check(res == -ECONNRESET || res == -EPIPE,
 		 "res %d, want -ECONNRESET or -EPIPE", res);
-	io_uring_queue_exit(&ring);
-	close(tx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 1, tx);
 }
 
 /* A short send posts its main CQE with the byte count. */
@@ -234,10 +227,7 @@ static int test_short(enum how how)
 	n += zt_collect(&ring, c + n, 8 - n, n >= 2 ? 0 : 1);
 	if (check_main_and_notif(c, n, UD_SEND, &res))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /* CQE_SKIP on a linked send: success skips, failure posts and cancels. */

@@ -159,10 +159,7 @@ static int test_ctx(unsigned ring_flags, int async, bool stalled, bool skip)
 		if (check_cqes(c, n, round, skip))
 			return T_EXIT_FAIL;
 	}
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 int main(void)

@@ -138,12 +138,7 @@ static int test_independent(enum share how, bool defer, bool skip)
 	if (zt_expect_one(&ring, &c[0], ZT_WAIT_MS, "after S1 was drained") ||
 	    zt_check_group(&c[0], UD(2), 3))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx1);
-	close(rx1);
-	close(tx2);
-	close(rx2);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 4, tx1, rx1, tx2, rx2);
 }
 
 int main(void)

@@ -93,10 +93,7 @@ static int run(void *arg)
 	if (n)
 		zt_print_cqes(c, n);
 	zt_check(n == 0, "%d extra CQEs", n);
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 int main(void)

@@ -113,12 +113,7 @@ static int test_generations(bool defer)
 		 "generation 2 (wire data only, never copied) reports ZC_COPIED: "
 		 "res 0x%x; it shared an skb with generation 1 on W", (unsigned)c[g2].res);
 
-	io_uring_queue_exit(&ring);
-	close(ltx);
-	close(lrx);
-	close(wtx);
-	close(wrx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 4, ltx, lrx, wtx, wrx);
 }
 
 int main(void)

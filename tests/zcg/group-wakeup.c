@@ -121,12 +121,7 @@ static int test_wakeup(unsigned ring_flags, int n1, int n2,
 	if (zt_check_group(&c[0], UD(n1 - 1), n1) ||
 	    zt_check_group(&c[1], UD(n1 + n2 - 1), n2))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx1);
-	close(rx1);
-	close(tx2);
-	close(rx2);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 4, tx1, rx1, tx2, rx2);
 }
 
 int main(void)

@@ -120,10 +120,7 @@ static int test_basic(int family, int type, enum how how, bool defer,
 	ucqe.res = c[k].res;
 	zt_check(io_uring_cqe_zc_group_count(&ucqe) == (unsigned)n,
 		 "io_uring_cqe_zc_group_count");
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /* The group CQE takes the flusher's IORING_SEND_ZC_NOTIF_USER_DATA. */
@@ -149,10 +146,7 @@ static int test_notif_user_data(void)
 	zt_check(n == 1, "%d CQEs", n);
 	if (zt_check_group(&c[0], UD_NOTIF + 3, 4))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /* Members on several sockets (TCP/UDP, IPv4/IPv6) in one group. */
@@ -220,10 +214,7 @@ static int test_interleaved(void)
 		if (zt_check_group(&c[i], UD(last[g]), counts[g]))
 			return T_EXIT_FAIL;
 	}
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -280,12 +271,7 @@ static int test_order(bool defer)
 	zt_check(n == 2, "%d CQEs, want the two generations", n);
 	if (zt_check_group(&c[0], UD(1), 2) || zt_check_group(&c[1], UD(3), 2))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx1);
-	close(rx1);
-	close(tx2);
-	close(rx2);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 4, tx1, rx1, tx2, rx2);
 }
 
 /*
@@ -375,10 +361,7 @@ static int test_shared_skb(bool defer)
 	zt_check(n == 1, "%d CQEs after the flush, want generation 2's", n);
 	if (zt_check_group(&c[0], UD(8), 5))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -447,10 +430,7 @@ static int test_no_circle(bool defer)
 	zt_check(n == 2, "%d group CQEs after delivery, want 2", n);
 	if (zt_check_group(&c[0], UD(1), 2) || zt_check_group(&c[1], UD(4), 3))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 static int test_failing_member(bool skip)
@@ -493,11 +473,7 @@ static int test_failing_member(bool skip)
 	zt_check(i == n - 1, "group CQE missing or not last");
 	if (zt_check_group(&c[i], UD(3), 4))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	close(btx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 3, tx, rx, btx);
 }
 
 /* A grouped send linked to a nop: the link continues on the send result. */
@@ -529,10 +505,7 @@ static int test_link(void)
 	zt_check(n >= 0, "no group CQE");
 	if (zt_check_group(&c[n], UD(1), 2))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -569,10 +542,7 @@ static int test_link_cancelled_flusher(void)
 	zt_check(zt_find(c, n, UD(2), true) == n - 1, "group CQE not last");
 	if (zt_check_group(&c[n - 1], UD(2), 2))
 		return T_EXIT_FAIL;
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -627,10 +597,7 @@ static int test_report_usage(void)
 	zt_check(!!(c[0].res & IORING_NOTIF_USAGE_ZC_COPIED) == copied,
 		 "ZC_COPIED %d, an ungrouped send says %d",
 		 !!(c[0].res & IORING_NOTIF_USAGE_ZC_COPIED), copied);
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 int main(void)

@@ -52,10 +52,7 @@ static int test(int type, bool sendmsg, bool skip, __u64 notif_ud)
 		 (unsigned long long)c[n - 1].user_data);
 	zt_check(c[n - 1].flags == IORING_CQE_F_NOTIF && c[n - 1].res == 0,
 		 "notification flags 0x%x res %d", c[n - 1].flags, c[n - 1].res);
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 int main(void)

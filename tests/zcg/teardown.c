@@ -87,12 +87,7 @@ static int test_close(bool defer)
 		return T_EXIT_FAIL;
 	usleep(100000);
 	/* close the ring first, then let the stuck buffers go */
-	io_uring_queue_exit(&ring);
-	close(srx);
-	close(stx);
-	close(utx);
-	close(urx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 4, srx, stx, utx, urx);
 }
 
 /*

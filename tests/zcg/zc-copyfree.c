@@ -142,10 +142,7 @@ static int test_corked_change(void)
 	n = zt_collect(&ring, c, 4, 1);
 	zt_check(n == 1 && (c[0].flags & IORING_CQE_F_NOTIF) &&
 		 c[0].user_data == UD_SEND, "notification after delivery (%d CQEs)", n);
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 /*
@@ -179,10 +176,7 @@ static int test_change_after_notif(void)
 	zt_check(zt_recv_all(rx, got, LEN, SOCK_STREAM) == LEN, "receive");
 	zt_check(memcmp(got, want, LEN) == 0,
 		 "data changed after the notification reached the peer");
-	io_uring_queue_exit(&ring);
-	close(tx);
-	close(rx);
-	return T_EXIT_PASS;
+	return zt_done(&ring, 2, tx, rx);
 }
 
 int main(void)

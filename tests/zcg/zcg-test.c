@@ -43,6 +43,18 @@ void zt_skip_exit(const char *fmt, ...)
 	exit(T_EXIT_SKIP);
 }
 
+int zt_done(struct io_uring *ring, int n, ...)
+{
+	va_list ap;
+
+	io_uring_queue_exit(ring);
+	va_start(ap, n);
+	while (n--)
+		close(va_arg(ap, int));
+	va_end(ap);
+	return T_EXIT_PASS;
+}
+
 static socklen_t zt_loopback(int family, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));

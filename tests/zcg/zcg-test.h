@@ -143,6 +143,12 @@ void zt_print_cqes(const struct zt_cqe *c, int n);
 void zt_require_zc_cqe_skip(void);
 /* Exit with T_EXIT_SKIP unless the kernel sets IORING_FEAT_ZC_NOTIF_GROUPS. */
 void zt_require_zcg(void);
+
+/*
+ * The end of a case that passed: exit the ring, close the n file
+ * descriptors that follow and return T_EXIT_PASS.
+ */
+int zt_done(struct io_uring *ring, int n, ...);
 /* Find the CQE with this user_data and no IORING_CQE_F_NOTIF (or -1). */
 int zt_find(const struct zt_cqe *c, int n, __u64 user_data, bool notif);
 
