@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/report.py: turn zcg-bench CSVs into the Markdown table and plots.
 
-    report.py [--aggregate] DIR [bench=KREL] [bench-unpatched=KREL]
+    report.py [--aggregate] DIR [bench=KREL] [bench-unpatched=KREL] [bench-base=KREL]
 
 With --aggregate, first writes DIR/results.csv from DIR/raw.csv (every run,
 zcg-bench --raw format, rows of several boots): per kernel and row, the
@@ -18,7 +18,8 @@ line per mode, the patched kernel; default SEND_ZC of the unpatched kernel
 dashed).
 
 Without labels, the kernel whose release ends in "-unpatched" is the
-baseline and the other one the zcg kernel.
+baseline, one ending in "-base" the earlier series (a section compares
+every row with it) and the other one the zcg kernel.
 """
 import csv
 import os
@@ -334,6 +335,51 @@ def targets(res, zcg, base, out):
                              (": " + "; ".join(bad[:20]) + ".") if bad else "."))
 
 
+def against_base(res, zcg, prev, out):
+    """Every row of ours against the same row on the kernel built with an
+    earlier series (bench/run.sh ZCG_BENCH_BASE): issue 10 asks that no mode
+    be slower than before its fixes."""
+    if not prev:
+        return
+    out.append("")
+    out.append("## Against the earlier series (`%s`)" % prev)
+    out.append("")
+    out.append("Requests/s of every row on the zcg kernel relative to the same row on "
+               "the kernel built with the earlier patch series (median of the rounds; "
+               "\"(overlap)\" where the min..max ranges overlap).")
+    out.append("")
+    below, n = [], 0
+    for t in TRANSPORTS:
+        sizes = res.sizes(t)
+        if not sizes or not any(res.get(prev, t, mode_ring(m), m, x)
+                                for m in res.modes(prev) for x in sizes):
+            continue
+        out.append("| %s | " % t + " | ".join(kib(x) for x in sizes) + " |")
+        out.append("|---|" + "---:|" * len(sizes))
+        for mode in res.modes(zcg):
+            ring = mode_ring(mode)
+            cells = []
+            for size in sizes:
+                v = res.val(zcg, t, ring, mode, size)
+                b = res.val(prev, t, ring, mode, size)
+                r = ratio(v, b)
+                if r is None:
+                    cells.append(status_cell(res, prev, t, ring, mode, size) or
+                                 status_cell(res, zcg, t, ring, mode, size) or "–")
+                    continue
+                n += 1
+                ov = overlap(res, zcg, prev, t, ring, mode, ring, mode, size)
+                if r < 1.0 and not ov:
+                    below.append("%s %s %s %.3f×" % (t, mode, kib(size), r))
+                cells.append("%.3f×%s" % (r, " (overlap)" if ov else ""))
+            out.append("| %s | %s |" % (mode, " | ".join(cells)))
+        out.append("")
+    out.append("No mode slower than with the earlier series (outside the spread): %s — "
+               "%d of %d comparisons below%s" % (
+                   "**met**" if not below and n else ("**not measured**" if not n else "**missed**"),
+                   len(below), n, (": " + ", ".join(below) + ".") if below else "."))
+
+
 def crosscheck(path, res, out):
     if not os.path.exists(path):
         return
@@ -603,8 +649,13 @@ def main():
     res = Results(os.path.join(d, "results.csv"))
     zcg = labels.get("bench")
     base = labels.get("bench-unpatched")
+    prev = labels.get("bench-base")
+    if not prev:
+        prev = next((k for k in res.kernels if k.endswith("-base")), None)
     if not zcg:
-        zcg = next((k for k in res.kernels if not k.endswith("-unpatched")), res.kernels[0])
+        zcg = next((k for k in res.kernels
+                    if not k.endswith("-unpatched") and not k.endswith("-base")),
+                   res.kernels[0])
     if not base:
         base = next((k for k in res.kernels if k.endswith("-unpatched")), None)
 
@@ -626,7 +677,9 @@ def main():
                    "not cycles (no cache or memory effects).")
     out.append("")
     out.append("- zcg kernel: `%s`; unpatched baseline: `%s`" % (zcg, base or "none"))
-    for k in ("qemu", "wire", "rounds", "time", "host"):
+    if prev:
+        out.append("- earlier series: `%s`" % prev)
+    for k in ("qemu", "wire", "base", "rounds", "time", "host"):
         if k in settings:
             out.append("- %s: %s" % (k, settings[k]))
     info = run_info(os.path.join(d, "raw.csv"))
@@ -654,6 +707,7 @@ def main():
                "user + system time of the sender / busy time of all CPUs of the guest "
                "(receiver, softirqs in ksoftirqd, everything) per MB; MB = 10^6 bytes")
     targets(res, zcg, base, out)
+    against_base(res, zcg, prev, out)
     out.append("")
     out.append("## Results")
     for t in TRANSPORTS:

@@ -32,7 +32,13 @@
 #   ZCG_BENCH_TIME     guest seconds per row and round (default 0.4)
 #   ZCG_BENCH_ROUNDS   interleaved rounds (default 3)
 #   ZCG_BENCH_XTIME    send-zerocopy seconds per run (default 1; 0 skips it)
-#   ZCG_BENCH_KERNELS  which kernels (default "bench bench-unpatched")
+#   ZCG_BENCH_KERNELS  which kernels (default "bench bench-unpatched", plus
+#                      "bench-base" when ZCG_BENCH_BASE is set)
+#   ZCG_BENCH_BASE     a commit of this repository: the "bench-base" kernel
+#                      is the bench flavour with the kernel series of that
+#                      commit (kernel-src/build.sh bench base=REV), and the
+#                      report compares every row of ours with it, e.g. to
+#                      show what a change of the series costs or gains
 #   ZCG_BENCH_APPEND   more kernel command line for the guests, e.g.
 #                      "zcg.bench_transports=tcp zcg.bench_sizes=4K"
 #   ZCG_BENCH_REBUILD=1  build the kernels even when their inputs are unchanged
@@ -57,7 +63,12 @@ if [ "$icount" != none ]; then
 	# the guest's TSC then runs on instructions: no host TSC rate for it
 	export ZCG_GUEST_TSC_KHZ=0
 fi
-kernels=${ZCG_BENCH_KERNELS:-bench bench-unpatched}
+base_rev=''
+if [ -n "${ZCG_BENCH_BASE:-}" ]; then
+	base_rev=$(git -C "$ZCG_TOP" rev-parse --verify "$ZCG_BENCH_BASE^{commit}") ||
+		die "ZCG_BENCH_BASE=$ZCG_BENCH_BASE: no such commit"
+fi
+kernels=${ZCG_BENCH_KERNELS:-bench bench-unpatched${base_rev:+ bench-base}}
 out=$ZCG_OUT/bench
 mkdir -p "$out"
 start=$(date +%s)
@@ -69,6 +80,8 @@ kernel_inputs() {
 	tree=$(bash "$ZCG_TOP/kernel-src/fetch.sh")
 	if [ "$1" = bench-unpatched ]; then
 		rev=$(git -C "$tree" rev-parse zcg-base)
+	elif [ "$1" = bench-base ]; then
+		rev="$base_rev $(git -C "$ZCG_TOP" rev-parse "$base_rev:kernel-src/patches")"
 	else
 		rev=$(git -C "$tree" rev-parse HEAD)
 	fi
@@ -96,6 +109,8 @@ build_kernel() {
 	rm -f "$stamp"
 	if [ "$name" = bench-unpatched ]; then
 		bash "$ZCG_TOP/kernel-src/build.sh" bench unpatched
+	elif [ "$name" = bench-base ]; then
+		bash "$ZCG_TOP/kernel-src/build.sh" bench "base=$base_rev"
 	else
 		bash "$ZCG_TOP/kernel-src/build.sh" bench
 	fi
@@ -113,7 +128,11 @@ extract() {
 }
 
 for k in $kernels; do
-	case $k in bench|bench-unpatched) ;; *) die "unknown kernel '$k' (bench, bench-unpatched)" ;; esac
+	case $k in
+	bench|bench-unpatched) ;;
+	bench-base) [ -n "$base_rev" ] || die "kernel bench-base needs ZCG_BENCH_BASE" ;;
+	*) die "unknown kernel '$k' (bench, bench-unpatched, bench-base)" ;;
+	esac
 	build_kernel "$k"
 done
 bash "$ZCG_TOP/packaging/repo.sh"
@@ -155,6 +174,7 @@ done
 		echo "qemu: TCG (multi-threaded, no -icount)"
 	fi
 	echo "wire: ${ZCG_BENCH_WIRE:-1} (tests/guest/boot.sh ZCG_GUEST_WIRE)"
+	[ -z "$base_rev" ] || echo "base: the kernel series of $(git -C "$ZCG_TOP" log -1 --format='%h (%s)' "$base_rev")"
 	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 } > "$out/settings.txt"
 read -ra order <<< "$kernels"

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# build.sh FLAVOUR [unpatched]: build a zcg kernel flavour and package it
-# with the kernel's own bindeb-pkg and binrpm-pkg.  The packages land in
-# out/kernel-FLAVOUR/ (deb and rpm).  "unpatched" builds the same flavour
-# from the pristine source (no zcg patches), for baseline measurements.
+# build.sh FLAVOUR [unpatched|base=REV]: build a zcg kernel flavour and
+# package it with the kernel's own bindeb-pkg and binrpm-pkg.  The packages
+# land in out/kernel-FLAVOUR/ (deb and rpm).  "unpatched" builds the same
+# flavour from the pristine source (no zcg patches), for baseline
+# measurements; "base=REV" builds it with the kernel patch series as it was
+# in this repository's commit REV (configuration and scripts as now), into
+# out/kernel-FLAVOUR-base/ with release suffix -base, to measure a change of
+# the series against an earlier one.
 . "$(dirname "$0")/../scripts/common.sh"
 . "$ZCG_TOP/kernel-src/pin.env"
 
-flavour=${1:?usage: build.sh test|bench|distro [unpatched]}
+flavour=${1:?usage: build.sh test|bench|distro [unpatched|base=REV]}
 variant=${2:-}
 
 t0=$(date +%s)
@@ -19,14 +23,36 @@ if [ "$variant" = unpatched ]; then
 		git -C "$tree" worktree add -q --detach "$src" zcg-base
 	fi
 	tree=$src
+elif [ "${variant%%=*}" = base ]; then
+	rev=$(git -C "$ZCG_TOP" rev-parse --verify "${variant#base=}^{commit}") ||
+		die "base=${variant#base=}: no such commit"
+	name=$flavour-base
+	src=$ZCG_BUILD/kernel/linux-base
+	pdir=$ZCG_BUILD/kernel/patches-base
+	rm -rf "$pdir"
+	mkdir -p "$pdir"
+	git -C "$ZCG_TOP" archive "$rev" kernel-src/patches |
+		tar -x -C "$pdir" --strip-components=2
+	[ -d "$src" ] || git -C "$tree" worktree add -q --detach "$src" zcg-base
+	git -C "$src" am --abort >/dev/null 2>&1 || true
+	git -C "$src" checkout -q -f --detach zcg-base
+	while read -r p; do
+		case $p in ''|'#'*) continue ;; esac
+		git -C "$src" am -q --keep-cr "$pdir/$p" >/dev/null ||
+			die "series of $rev: $p does not apply"
+	done < "$pdir/series"
+	log "kernel $name: the series of $rev ($(git -C "$src" rev-list --count zcg-base..HEAD) patches)"
+	tree=$src
+elif [ -n "$variant" ]; then
+	die "unknown variant '$variant' (unpatched or base=REV)"
 fi
 
 obj=$ZCG_BUILD/kernel/obj-$name
 out=$ZCG_OUT/kernel-$name
 "$ZCG_TOP/kernel-src/config.sh" "$flavour" "$tree" "$obj"
-if [ "$variant" = unpatched ]; then
+if [ "$name" != "$flavour" ]; then
 	"$tree/scripts/config" --file "$obj/.config" \
-		--set-str LOCALVERSION "$(sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"/\1/p' "$obj/.config")-unpatched"
+		--set-str LOCALVERSION "$(sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"/\1/p' "$obj/.config")-${name#"$flavour"-}"
 fi
 
 # ccache through PATH keeps CC == HOSTCC, which binrpm-pkg needs to build
