@@ -14,6 +14,8 @@
 #   - version:<what>         pkg-config, rpm and deb versions agree
 #   - man:<page>             mandoc -Tlint and groff -ww clean
 #   - shellcheck:<script>    every shell script of the repository
+#   - deb-depends:LIBURING_ZCG_1  a binary importing the fork's symbols
+#                            depends on liburing2-zcg1 (only the fork has it)
 #   - kernel-distro-config   our options survive olddefconfig (make target)
 #   - checkpatch:<patch>     each kernel patch is checkpatch.pl --strict clean
 #   - kernel-series:<patch>  each prefix of the kernel series builds io_uring/
@@ -231,6 +233,33 @@ host_kernel_tests() {
 if [ -n "$lib" ]; then
 	import host-kernel: host_kernel_tests
 fi
+
+# --- packages ------------------------------------------------------------
+# A binary that imports LIBURING_ZCG_1 must depend on liburing2-zcg1, which
+# only the fork's liburing2 provides: no later Debian liburing2 (2.16, ...)
+# can then replace the fork under it in an apt upgrade.
+deb_zcg_dependency() {
+	local deb d ver prov deps libdir
+	deb=$(compgen -G "$ZCG_OUT/liburing/liburing2_*.deb" | head -n 1)
+	[ -n "$deb" ] || { echo "no liburing2 .deb in $ZCG_OUT/liburing (make liburing)"; return 1; }
+	d=$scratch/shlibs
+	rm -rf "$d"
+	mkdir -p "$d/debian/liburing2/DEBIAN" "$d/debian/t/usr/bin"
+	dpkg-deb -x "$deb" "$d/debian/liburing2" || return 1
+	dpkg-deb -e "$deb" "$d/control" || return 1
+	cp "$d/control/symbols" "$d/debian/liburing2/DEBIAN/symbols"
+	ver=$(dpkg-deb -f "$deb" Version)
+	prov=$(dpkg-deb -f "$deb" Provides)
+	echo "liburing2 $ver provides: $prov"
+	[ "$prov" = "liburing2-zcg1 (= $ver)" ] || return 1
+	libdir=$(cd "$d" && echo debian/liburing2/usr/lib/*-linux-gnu)
+	$CC -o "$d/debian/t/usr/bin/t" "$here/zcg-import.c" "$d/$libdir/liburing-ffi.so.2" || return 1
+	printf 'Source: t\n\nPackage: t\nArchitecture: any\n' > "$d/debian/control"
+	deps=$(cd "$d" && dpkg-shlibdeps -O -l"$libdir" debian/t/usr/bin/t) || return 1
+	echo "a binary importing LIBURING_ZCG_1: $deps"
+	grep -q 'liburing2-zcg1 (>= 2.15-1+zcg1~)' <<< "$deps"
+}
+check deb-depends:LIBURING_ZCG_1 deb_zcg_dependency
 
 # --- kernel --------------------------------------------------------------
 check kernel-distro-config make -s -C "$ZCG_TOP" kernel-distro-config
