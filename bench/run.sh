@@ -48,6 +48,10 @@
 #   ZCG_BENCH_ICOUNT   QEMU -icount setting (default shift=2,sleep=off: a
 #                      guest second is 250 million instructions; "none" runs
 #                      plain multi-threaded TCG, at the mercy of the host's load)
+#   ZCG_BENCH_PROFILE  TRANSPORT:SIZE:MODE[+MODE...]: after the rows, each
+#                      boot profiles these rows with perf timer samples
+#                      (zcg-bench-run -p; the images then get Debian's
+#                      linux-perf) into out/bench/profile-KERNEL-ROUND.txt
 #   and what tests/guest/boot.sh reads (ZCG_GUEST_MEM, ZCG_GUEST_SMP, ...).
 # The figures come from a TCG guest: only ratios within one run mean
 # anything.
@@ -150,6 +154,12 @@ limit=$((est * 2 + 600))
 # B A, A B, ...) so that the load of this shared machine drifting over the
 # minutes of the run does not favour one kernel, and the rows of a boot run
 # forwards or backwards in turn for the same reason within a kernel.
+prof=${ZCG_BENCH_PROFILE:-}
+if [ -n "$prof" ]; then
+	export ZCG_GUEST_EXTRA_PKGS="${ZCG_GUEST_EXTRA_PKGS:-} linux-perf"
+	est=$((est + 120))
+	limit=$((limit + 600))
+fi
 declare -A krel=()
 for k in $kernels; do
 	krel[$k]=$(cat "$ZCG_OUT/kernel-$k/kernelrelease")
@@ -160,6 +170,7 @@ for k in $kernels; do
 done
 
 rm -rf "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv "$out"/guest-*.log* \
+	"$out"/profile-*.txt \
 	"$out"/*.png "$out"/results.md "$out"/summary.md
 for k in $kernels; do
 	rm -rf "${out:?}/$k"
@@ -191,11 +202,18 @@ for ((r = 1; r <= rounds; r++)); do
 		rc=0
 		ZCG_GUEST_TIMEOUT=$limit ZCG_GUEST_QEMU_ARGS=$qemu_args \
 		ZCG_GUEST_WIRE=${ZCG_BENCH_WIRE:-1} \
-		ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev ${ZCG_BENCH_APPEND:-}" \
+		ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev${prof:+ zcg.bench_profile=$prof} ${ZCG_BENCH_APPEND:-}" \
 			bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
 		times+=("guest $k round $r: $(($(date +%s) - t)) s")
 		grep -a 'zcg-bench: \[' "$glog" | tr -d '\r' | sed 's/^/[zcg]   /' | tail -n 2 >&2 || true
 		mkdir -p "$out/$k"
+		if [ -n "$prof" ]; then
+			tr -d '\r' < "$glog" | awk '
+				/^--- zcg-bench-profile .* begin ---$/ { on = 1 }
+				on { print }
+				/^--- zcg-bench-profile .* end ---$/ { on = 0 }' \
+				> "$out/profile-$k-$r.txt"
+		fi
 		for f in bench.csv bench-raw.csv crosscheck.csv; do
 			extract "$glog" "$f" > "$out/$k/${f%.csv}-$r.csv"
 		done
