@@ -16,6 +16,7 @@ variant=${2:-}
 t0=$(date +%s)
 tree=$("$ZCG_TOP/kernel-src/fetch.sh")
 name=$flavour
+bind_src=''
 if [ "$variant" = unpatched ]; then
 	name=$flavour-unpatched
 	src=$ZCG_BUILD/kernel/linux-pristine
@@ -42,14 +43,31 @@ elif [ "${variant%%=*}" = base ]; then
 			die "series of $rev: $p does not apply"
 	done < "$pdir/series"
 	log "kernel $name: the series of $rev ($(git -C "$src" rev-list --count zcg-base..HEAD) patches)"
-	tree=$src
+	# Built with this tree mounted over the main one (in_tree): the compiler
+	# sees the same paths, so ccache hits for every file the series of REV
+	# leaves as ours, and only what differs is compiled.
+	bind_src=$src
 elif [ -n "$variant" ]; then
 	die "unknown variant '$variant' (unpatched or base=REV)"
 fi
 
 obj=$ZCG_BUILD/kernel/obj-$name
 out=$ZCG_OUT/kernel-$name
-"$ZCG_TOP/kernel-src/config.sh" "$flavour" "$tree" "$obj"
+
+# in_tree CMD...: run CMD, in a private mount namespace with $bind_src
+# mounted over $tree if it is set.
+in_tree() {
+	if [ -z "$bind_src" ]; then
+		"$@"
+		return
+	fi
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	unshare --mount --propagation private \
+		sh -c 'mount --bind "$1" "$2" || exit 1; shift 2; exec "$@"' \
+		sh "$bind_src" "$tree" "$@"
+}
+
+in_tree "$ZCG_TOP/kernel-src/config.sh" "$flavour" "$tree" "$obj"
 if [ "$name" != "$flavour" ]; then
 	"$tree/scripts/config" --file "$obj/.config" \
 		--set-str LOCALVERSION "$(sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"/\1/p' "$obj/.config")-${name#"$flavour"-}"
@@ -63,9 +81,18 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ZCG_TOP}
 [ -d /usr/lib/ccache ] && export PATH=/usr/lib/ccache:$PATH
 export KBUILD_BUILD_USER=zcg KBUILD_BUILD_HOST=zcg
+# The build number and date in the kernel's version string: the deb's
+# revision and the author date of the tree's last commit (a patch keeps
+# its own). The same for the build and the deb packaging, which runs make
+# all again (a new string would relink vmlinux), and for every build of
+# the same tree.
+pkgver=$(make -s -C "$tree" kernelversion)-$ZCG_KERNEL_PKGREV+zcg
+export KBUILD_BUILD_VERSION=${pkgver##*-}
+KBUILD_BUILD_TIMESTAMP=$(LC_ALL=C date -u -d "@$(git -C "${bind_src:-$tree}" log -1 --format=%at)")
+export KBUILD_BUILD_TIMESTAMP
 
 kmake() {
-	make -C "$tree" O="$obj" ARCH=x86_64 LOCALVERSION= -j"$(nproc)" "$@"
+	in_tree make -C "$tree" O="$obj" ARCH=x86_64 LOCALVERSION= -j"$(nproc)" "$@"
 }
 
 phase_time "kernel-$name source+config" "$t0"
@@ -79,7 +106,6 @@ t0=$(date +%s)
 
 rm -rf "$out" "$obj"/rpmbuild/RPMS "$obj"/../*.deb
 mkdir -p "$out"
-pkgver=$(kmake -s kernelversion)-$ZCG_KERNEL_PKGREV+zcg
 kmake -s bindeb-pkg KDEB_PKGVERSION="$pkgver" >/dev/null
 mv "$obj"/../linux-*"$pkgver"_*.deb "$out"/ 2>/dev/null ||
 	mv "$ZCG_BUILD"/kernel/linux-*"$pkgver"_*.deb "$out"/
