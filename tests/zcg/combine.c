@@ -28,12 +28,7 @@ static const char *hows[] = { "send", "sendmsg", "fixed" };
 
 static int ring_init(struct io_uring *ring, bool defer)
 {
-	struct iovec r = { .iov_base = txbuf, .iov_len = LEN };
-	int ret;
-
-	ret = io_uring_queue_init(32, ring, defer ?
-			IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER : 0);
-	return ret ? ret : io_uring_register_buffers(ring, &r, 1);
+	return zt_ring_init(ring, 32, defer, txbuf, LEN);
 }
 
 static struct io_uring_sqe *prep(struct io_uring *ring, enum how how, int fd,
@@ -78,23 +73,36 @@ static int one_cqe(struct io_uring *ring, struct zt_cqe *c, bool notif)
 }
 
 /*
- * Success: one CQE with the byte count. Then the buffer is overwritten
- * right after the CQE, and the receiver must still see the original bytes
- * (read only now): the kernel no longer referenced the buffer.
+ * Success: one CQE with the byte count, only once the buffer is released.
+ * Over TCP the receive window is closed first, so the data waits in the
+ * sender's queue, its buffer referenced: no CQE may come until the
+ * receiver reads. (Over loopback UDP the data is copied as it is
+ * delivered, at once; zc-copyfree checks the wire.) Then the buffer is
+ * overwritten and the receiver must see the original bytes.
  */
 static int test_success(int family, int type, enum how how, bool defer)
 {
 	size_t len = type == SOCK_DGRAM ? 1400 : LEN;
 	struct io_uring ring;
 	struct zt_cqe c[4];
-	int tx, rx, got;
+	int tx, rx, got, n;
 
 	zt_check(!ring_init(&ring, defer), "ring");
-	zt_check(!zt_socket_pair(family, type, &tx, &rx), "pair");
+	if (type == SOCK_STREAM)
+		zt_check(!zt_stalled_pair_af(family, &tx, &rx), "stalled pair");
+	else
+		zt_check(!zt_socket_pair(family, type, &tx, &rx), "pair");
 	zt_fill(txbuf, LEN, family ^ type ^ how);
 	memcpy(copy, txbuf, LEN);
 	prep(&ring, how, tx, txbuf, len, 0);
 	zt_check(io_uring_submit(&ring) == 1, "submit");
+	if (type == SOCK_STREAM) {
+		n = zt_drain(&ring, c, 4, ZT_QUIET_MS);
+		if (n)
+			zt_print_cqes(c, n);
+		zt_check(n == 0, "a CQE while the data waits in the socket");
+		zt_check(!zt_read_bytes(rx, ZT_FILL_LEN), "read the fill");
+	}
 	if (one_cqe(&ring, c, true))
 		return T_EXIT_FAIL;
 	zt_check(c[0].res == (int)len, "res %d, want %zu", c[0].res, len);
@@ -109,10 +117,8 @@ static int test_success(int family, int type, enum how how, bool defer)
 /* Errors after reaching the socket: one F_NOTIF CQE with -errno. */
 static int test_error(enum how how, int kind)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct io_uring ring;
 	struct zt_cqe c[4];
-	struct pollfd pfd;
 	int tx, rx = -1;
 
 	zt_check(!ring_init(&ring, false), "ring");
@@ -122,13 +128,7 @@ static int test_error(enum how how, int kind)
 		prep(&ring, how, tx, txbuf, 100, 0);
 	} else if (kind == 1) {
 		/* connection reset by the peer */
-		zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
-		setsockopt(rx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(rx);
-		rx = -1;
-		pfd.fd = tx;
-		pfd.events = POLLIN;
-		zt_check(poll(&pfd, 1, ZT_WAIT_MS) == 1, "no RST");
+		zt_check(!zt_reset_socket(&tx), "reset connection");
 		prep(&ring, how, tx, txbuf, 100, 0);
 	} else {
 		/* unmapped buffer: -EFAULT from the socket */
@@ -174,25 +174,29 @@ static int test_rejected(enum how how)
 	return zt_done(&ring, 2, p[0], p[1]);
 }
 
-/* A short send: one CQE with the short count, after the buffer is free. */
+/*
+ * A short send: one CQE with the short count, after the buffer is free.
+ * The receive window is closed first: what the send queued waits in the
+ * sender's queue, and no CQE may come before the receiver reads.
+ */
 static int test_short(enum how how)
 {
 	static char big[4 << 20];
-	int small = 4096, tx, rx, got, total = 0;
+	int tx, rx, got, n, total = 0;
 	struct io_uring ring;
 	struct zt_cqe c[4];
-	struct io_uring_sqe *sqe;
 
 	zt_check(!io_uring_queue_init(8, &ring, 0), "ring");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
-	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	sqe = prep(&ring, how == FIXED ? SEND : how, tx, big, sizeof(big),
-		   MSG_DONTWAIT);
-	(void)sqe;
+	zt_check(!zt_stalled_pair(&tx, &rx), "stalled pair");
+	prep(&ring, how == FIXED ? SEND : how, tx, big, sizeof(big),
+	     MSG_DONTWAIT);
 	zt_check(io_uring_submit(&ring) == 1, "submit");
+	n = zt_drain(&ring, c, 4, ZT_QUIET_MS);
+	if (n)
+		zt_print_cqes(c, n);
+	zt_check(n == 0, "a CQE while the data waits in the socket");
 	/* the CQE waits for the buffer: read until it comes */
-	while (total < (int)sizeof(big)) {
+	while (total < ZT_FILL_LEN + (int)sizeof(big)) {
 		struct pollfd pfd = { .fd = rx, .events = POLLIN };
 
 		if (zt_drain(&ring, c, 4, 0) == 1)
@@ -209,7 +213,7 @@ static int test_short(enum how how)
 		 "CQE flags 0x%x", c[0].flags);
 	zt_check(c[0].res > 0 && c[0].res < (int)sizeof(big), "res %d not short",
 		 c[0].res);
-	while (total < c[0].res) {
+	while (total < ZT_FILL_LEN + c[0].res) {
 		got = zt_recv_all(rx, rxbuf, 1, SOCK_STREAM);
 		zt_check(got == 1, "recv");
 		total += got;
@@ -217,7 +221,8 @@ static int test_short(enum how how)
 		if (got > 0)
 			total += got;
 	}
-	zt_check(total == c[0].res, "received %d, res %d", total, c[0].res);
+	zt_check(total == ZT_FILL_LEN + c[0].res, "received %d after the fill, res %d",
+		 total - ZT_FILL_LEN, c[0].res);
 	zt_check(zt_drain(&ring, c, 4, ZT_QUIET_MS) == 0, "a second CQE");
 	return zt_done(&ring, 2, tx, rx);
 }
@@ -228,21 +233,14 @@ static int test_short(enum how how)
  */
 static int test_cancel(enum how how)
 {
-	static char fill[1 << 16];
-	int small = 4096, tx, rx, n, i;
+	int tx, rx, n, i;
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
 	struct zt_cqe c[8];
 	bool seen = false;
 
 	zt_check(!ring_init(&ring, false), "ring");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
-	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	fcntl(tx, F_SETFL, O_NONBLOCK);
-	while (send(tx, fill, sizeof(fill), 0) > 0)
-		;
-	fcntl(tx, F_SETFL, 0);
+	zt_check(!zt_full_pair(&tx, &rx), "full socket");
 	prep(&ring, how, tx, txbuf, 4096, 0);
 	zt_check(io_uring_submit(&ring) == 1, "submit");
 	zt_check(zt_drain(&ring, c, 8, 300) == 0, "send on a full socket completed");

@@ -27,15 +27,7 @@ static char rxbuf[LEN];
 
 static int ring_init(struct io_uring *ring, bool defer)
 {
-	unsigned flags = defer ? IORING_SETUP_DEFER_TASKRUN |
-				 IORING_SETUP_SINGLE_ISSUER : 0;
-	struct iovec iov = { .iov_base = txbuf, .iov_len = LEN };
-	int ret;
-
-	ret = io_uring_queue_init(64, ring, flags);
-	if (ret)
-		return ret;
-	return io_uring_register_buffers(ring, &iov, 1);
+	return zt_ring_init(ring, 64, defer, txbuf, LEN);
 }
 
 /* Queue one zero-copy send of len bytes of txbuf. */
@@ -155,22 +147,14 @@ static int test_error_unconnected(enum how how, bool defer)
 /* Sending on a connection the peer reset fails, and the error is posted. */
 static int test_error_reset(enum how how)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct zt_cqe c[8];
 	struct io_uring ring;
 	struct msghdr msg;
 	struct iovec iov[2];
-	struct pollfd pfd;
-	int tx, rx, n, res = 0;
+	int tx, n, res = 0;
 
 	zt_check(!ring_init(&ring, false), "ring init");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx, &rx), "pair");
-	zt_check(!setsockopt(rx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
-		 "SO_LINGER");
-	close(rx);
-	pfd.fd = tx;
-	pfd.events = POLLIN;
-	zt_check(poll(&pfd, 1, ZT_WAIT_MS) == 1, "no RST seen");
+	zt_check(!zt_reset_socket(&tx), "reset connection");
 
 	prep(&ring, how, tx, 4096, &msg, iov);
 	zt_check(io_uring_submit(&ring) == 1, "submit");

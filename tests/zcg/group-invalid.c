@@ -2,8 +2,9 @@
 /*
  * Every bad group input gets its exact error, exactly one CQE, sends
  * nothing, and does not join or seal a generation (DESIGN.md 2.4):
- * zc_group 0, SQE bytes 60..63 set, FLUSH without GROUP, group flags on
- * non-zero-copy opcodes, COMBINE_CQE with a group, the cap on live groups
+ * zc_group 0, SQE bytes 60..63 set, FLUSH without GROUP, group flags,
+ * NOTIF_USER_DATA and COMBINE_CQE on non-zero-copy opcodes, COMBINE_CQE
+ * with a group, the cap on live groups
  * (-ENOSPC) and on the members of a generation (-EOVERFLOW), and the
  * locked-memory limit of an unprivileged user (-ENOMEM), whose pages must
  * all be given back when a generation completes.
@@ -101,6 +102,20 @@ static int test_fields(struct io_uring *ring)
 	sqe = io_uring_get_sqe(ring);
 	io_uring_prep_send(sqe, tx, buf, LEN, 0);
 	io_uring_sqe_set_zc_group(sqe, 3, true);
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "NOTIF_USER_DATA on IORING_OP_SEND";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send(sqe, tx, buf, LEN, 0);
+	io_uring_sqe_set_notif_user_data(sqe, 0x1234);
+	if (expect_reject(ring, sqe, -EINVAL))
+		return T_EXIT_FAIL;
+
+	zt_case = "COMBINE_CQE on IORING_OP_SEND";
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send(sqe, tx, buf, LEN, 0);
+	io_uring_sqe_set_zc_combine_cqe(sqe);
 	if (expect_reject(ring, sqe, -EINVAL))
 		return T_EXIT_FAIL;
 

@@ -27,15 +27,7 @@ static char rxbuf[MAXM * LEN];
 
 static int ring_init(struct io_uring *ring, bool defer)
 {
-	struct iovec iov = { .iov_base = txbuf, .iov_len = sizeof(txbuf) };
-	unsigned flags = defer ? IORING_SETUP_DEFER_TASKRUN |
-				 IORING_SETUP_SINGLE_ISSUER : 0;
-	int ret;
-
-	ret = io_uring_queue_init(256, ring, flags);
-	if (ret)
-		return ret;
-	return io_uring_register_buffers(ring, &iov, 1);
+	return zt_ring_init(ring, 256, defer, txbuf, sizeof(txbuf));
 }
 
 enum how { SEND, SENDMSG, FIXED, NR_HOW };
@@ -184,6 +176,45 @@ static int test_sockets(bool skip)
 }
 
 /* Several groups, members interleaved, each flushed: one CQE per group. */
+/*
+ * Groups belong to their ring: the same group id on two rings names two
+ * groups. Three members join group 5 on ring A, one flushing member joins
+ * group 5 on ring B: B's CQE counts its one member, and A's generation stays
+ * open until A flushes it, then counts A's four.
+ */
+static int test_per_ring(void)
+{
+	struct io_uring a, b;
+	struct zt_cqe c[8];
+	int tx, rx, i, n;
+
+	zt_check(!ring_init(&a, false), "ring A");
+	zt_check(!ring_init(&b, false), "ring B");
+	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
+	for (i = 0; i < 3; i++)
+		member(&a, SEND, tx, i, 5, false, true);
+	zt_check(io_uring_submit(&a) == 3, "submit A");
+	member(&b, SEND, tx, 3, 5, true, true);
+	zt_check(io_uring_submit(&b) == 1, "submit B");
+	for (i = 0; i < 4; i++)
+		zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	if (zt_expect_one(&b, &c[0], ZT_WAIT_MS, "after B's flush") ||
+	    zt_check_group(&c[0], UD(3), 1))
+		return T_EXIT_FAIL;
+	n = zt_drain(&a, c, 8, ZT_QUIET_MS);
+	if (n)
+		zt_print_cqes(c, n);
+	zt_check(n == 0, "ring A posted %d CQEs before its flush", n);
+	member(&a, SEND, tx, 4, 5, true, true);
+	zt_check(io_uring_submit(&a) == 1, "submit A's flush");
+	zt_check(zt_recv_all(rx, rxbuf, LEN, SOCK_DGRAM) == LEN, "recv");
+	if (zt_expect_one(&a, &c[0], ZT_WAIT_MS, "after A's flush") ||
+	    zt_check_group(&c[0], UD(4), 4))
+		return T_EXIT_FAIL;
+	io_uring_queue_exit(&b);
+	return zt_done(&a, 2, tx, rx);
+}
+
 static int test_interleaved(void)
 {
 	struct io_uring ring;
@@ -225,19 +256,14 @@ static int test_interleaved(void)
  */
 static int test_order(bool defer)
 {
-	static char fill[1 << 16];
-	int small = 4096, tx1, rx1, tx2, rx2, n, got, total = 0;
+	static char sink[1 << 16];
+	int tx1, rx1, tx2, rx2, n, got, total = 0;
 	struct io_uring ring;
 	struct zt_cqe c[16];
 
 	zt_check(!ring_init(&ring, defer), "ring init");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &tx1, &rx1), "pair");
+	zt_check(!zt_full_pair(&tx1, &rx1), "full socket");
 	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx2, &rx2), "pair");
-	setsockopt(tx1, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	setsockopt(rx1, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	fcntl(tx1, F_SETFL, O_NONBLOCK);
-	while (send(tx1, fill, sizeof(fill), 0) > 0)
-		;
 	/* generation 1: one member then a flusher, both stuck on tx1 */
 	member(&ring, SEND, tx1, 0, 5, false, true);
 	member(&ring, SEND, tx1, 1, 5, true, true);
@@ -254,7 +280,7 @@ static int test_order(bool defer)
 
 	/* drain the stuck connection: generation 1 completes, then 2 */
 	while (total < 1 << 20) {
-		got = recv(rx1, fill, sizeof(fill), MSG_DONTWAIT);
+		got = recv(rx1, sink, sizeof(sink), MSG_DONTWAIT);
 		if (got <= 0) {
 			n = zt_drain(&ring, c, 16, 100);
 			if (n)
@@ -263,7 +289,7 @@ static int test_order(bool defer)
 		}
 		total += got;
 	}
-	while (recv(rx1, fill, sizeof(fill), MSG_DONTWAIT) > 0)
+	while (recv(rx1, sink, sizeof(sink), MSG_DONTWAIT) > 0)
 		;
 	n += zt_collect(&ring, c + n, 16 - n, n >= 2 ? 0 : 2 - n);
 	if (n != 2)
@@ -435,20 +461,13 @@ static int test_no_circle(bool defer)
 
 static int test_failing_member(bool skip)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct io_uring ring;
 	struct zt_cqe c[16];
-	struct pollfd pfd;
-	int tx, rx, btx, brx, n, i, want;
+	int tx, rx, btx, n, i, want;
 
 	zt_check(!ring_init(&ring, false), "ring init");
 	zt_check(!zt_socket_pair(AF_INET, SOCK_DGRAM, &tx, &rx), "pair");
-	zt_check(!zt_socket_pair(AF_INET, SOCK_STREAM, &btx, &brx), "pair");
-	setsockopt(brx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(brx);
-	pfd.fd = btx;
-	pfd.events = POLLIN;
-	zt_check(poll(&pfd, 1, ZT_WAIT_MS) == 1, "no RST");
+	zt_check(!zt_reset_socket(&btx), "reset connection");
 
 	member(&ring, SEND, tx, 0, 3, false, skip);
 	member(&ring, SEND, btx, 1, 3, false, skip);	/* reset connection */
@@ -629,6 +648,7 @@ int main(void)
 	zt_run("several sockets", test_sockets(false));
 	zt_run("several sockets cqe_skip", test_sockets(true));
 	zt_run("interleaved groups", test_interleaved());
+	zt_run("groups are per ring", test_per_ring());
 	zt_run("flush order", test_order(false));
 	zt_run("flush order defer_taskrun", test_order(true));
 	zt_run("generations sharing skbs", test_shared_skb(false));

@@ -9,7 +9,9 @@
  *  - a main CQE has F_MORE iff exactly one later CQE carries its
  *    notification user_data;
  *  - CQE_SKIP skips only a full-length success;
- *  - a combined request posts exactly one CQE, never F_MORE;
+ *  - a send's result is its whole length (or, over TCP, a part of it), and
+ *    -EBADF for a send on a bad fd;
+ *  - a combined request posts exactly one CQE, flags exactly F_NOTIF;
  *  - a group CQE counts the members of its generation (SQE order) and the
  *    generations of a group post in flush order.
  */
@@ -31,6 +33,7 @@ enum kind { PLAIN = 1, COMBINE, MEMBER, INVALID };
 
 struct req {
 	unsigned char kind, skip, flush, got_main, more, notifs, done;
+	unsigned char stream, bad_fd;
 	unsigned short group;
 	int gen_count;		/* flushers: members of the generation */
 	int flush_seq;		/* flushers: position in the group's flushes */
@@ -54,6 +57,14 @@ static void drain_sockets(void)
 			;
 }
 
+/* The result a send of this request may have. */
+static bool send_res_ok(const struct req *r, int res)
+{
+	if (r->bad_fd)
+		return res == -EBADF;
+	return res == LEN || (r->stream && res > 0 && res < LEN);
+}
+
 static int on_cqe(struct io_uring_cqe *cqe)
 {
 	bool notif = cqe->flags & IORING_CQE_F_NOTIF;
@@ -66,7 +77,10 @@ static int on_cqe(struct io_uring_cqe *cqe)
 	zt_check(!r->done, "CQE for finished request %llu",
 		 (unsigned long long)id);
 	if (r->kind == COMBINE) {
-		zt_check(!(cqe->flags & IORING_CQE_F_MORE), "combined F_MORE");
+		zt_check(cqe->flags == IORING_CQE_F_NOTIF,
+			 "combined CQE flags 0x%x, want F_NOTIF only", cqe->flags);
+		zt_check(send_res_ok(r, cqe->res), "combined CQE res %d",
+			 cqe->res);
 		r->done = 1;
 		outstanding--;
 		return T_EXIT_PASS;
@@ -83,6 +97,9 @@ static int on_cqe(struct io_uring_cqe *cqe)
 		}
 		if (r->skip && r->kind != INVALID)
 			zt_check(cqe->res != LEN, "CQE_SKIP full success posted");
+		if (r->kind != INVALID)
+			zt_check(send_res_ok(r, cqe->res), "send res %d (%s)",
+				 cqe->res, r->bad_fd ? "bad fd" : "good fd");
 		if (r->kind == MEMBER) {
 			zt_check(r->more == r->flush, "member F_MORE %d flush %d",
 				 r->more, r->flush);
@@ -146,6 +163,7 @@ static void queue_one(struct io_uring *ring, unsigned long id, unsigned rnd)
 	else
 		io_uring_prep_sendmsg_zc(sqe, fd, &msg, 0);
 	sqe->user_data = id;
+	r->stream = types[s] == SOCK_STREAM;
 
 	if (what < 3) {
 		r->kind = PLAIN;
@@ -168,8 +186,10 @@ static void queue_one(struct io_uring *ring, unsigned long id, unsigned rnd)
 			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 		if (r->flush && (rnd >> 16) & 1)
 			io_uring_sqe_set_notif_user_data(sqe, id | NOTIF_BIT);
-		if (((rnd >> 17) % 32) == 0)
+		if (((rnd >> 17) % 32) == 0) {
 			sqe->fd = 1000;		/* a failing member */
+			r->bad_fd = 1;
+		}
 		open_count[r->group]++;
 		if (r->flush) {
 			r->gen_count = open_count[r->group];

@@ -21,22 +21,11 @@
 #define LEN	4096
 
 static char buf[16][LEN];
-static char fill[1 << 16];
 
 /* Fill a TCP connection so that further sends wait for the receiver. */
 static int stuck_pair(int *tx, int *rx)
 {
-	int small = 4096;
-
-	if (zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx))
-		return -1;
-	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	fcntl(*tx, F_SETFL, O_NONBLOCK);
-	while (send(*tx, fill, sizeof(fill), 0) > 0)
-		;
-	fcntl(*tx, F_SETFL, 0);
-	return 0;
+	return zt_full_pair(tx, rx);
 }
 
 /* Queue everything that can be in flight; returns after submitting. */

@@ -43,6 +43,71 @@ void zt_skip_exit(const char *fmt, ...)
 	exit(T_EXIT_SKIP);
 }
 
+int zt_reset_socket(int *tx)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct pollfd pfd;
+	int rx, ret;
+
+	ret = zt_socket_pair(AF_INET, SOCK_STREAM, tx, &rx);
+	if (ret)
+		return ret;
+	if (setsockopt(rx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		ret = -errno;
+	close(rx);
+	pfd.fd = *tx;
+	pfd.events = POLLIN;
+	if (!ret && poll(&pfd, 1, ZT_WAIT_MS) != 1)
+		ret = -ETIMEDOUT;
+	if (ret) {
+		fprintf(stderr, "no reset connection: %s\n", strerror(-ret));
+		close(*tx);
+	}
+	return ret;
+}
+
+int zt_full_pair(int *tx, int *rx)
+{
+	static char fill[1 << 16];
+	int small = 4096, fl, ret;
+
+	ret = zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx);
+	if (ret)
+		return ret;
+	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	fl = fcntl(*tx, F_GETFL);
+	fcntl(*tx, F_SETFL, fl | O_NONBLOCK);
+	while (send(*tx, fill, sizeof(fill), 0) > 0)
+		;
+	ret = errno == EAGAIN ? 0 : -errno;
+	fcntl(*tx, F_SETFL, fl);
+	if (ret) {
+		fprintf(stderr, "could not fill the socket: %s\n",
+			strerror(-ret));
+		close(*tx);
+		close(*rx);
+	}
+	return ret;
+}
+
+int zt_ring_init(struct io_uring *ring, unsigned entries, bool defer,
+		 void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	unsigned flags = defer ? IORING_SETUP_DEFER_TASKRUN |
+				 IORING_SETUP_SINGLE_ISSUER : 0;
+	int ret;
+
+	ret = io_uring_queue_init(entries, ring, flags);
+	if (ret)
+		return ret;
+	ret = io_uring_register_buffers(ring, &iov, 1);
+	if (ret)
+		io_uring_queue_exit(ring);
+	return ret;
+}
+
 int zt_done(struct io_uring *ring, int n, ...)
 {
 	va_list ap;
@@ -489,10 +554,15 @@ struct io_uring_sqe *zt_member(struct io_uring *ring, int fd, const void *buf,
 
 int zt_stalled_pair(int *tx, int *rx)
 {
+	return zt_stalled_pair_af(AF_INET, tx, rx);
+}
+
+int zt_stalled_pair_af(int family, int *tx, int *rx)
+{
 	static char fill[ZT_FILL_LEN];
 	int small = 4096, big = 1 << 20, unsent = 0, ret;
 
-	ret = zt_socket_pair(AF_INET, SOCK_STREAM, tx, rx);
+	ret = zt_socket_pair(family, SOCK_STREAM, tx, rx);
 	if (ret)
 		return ret;
 	setsockopt(*tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));

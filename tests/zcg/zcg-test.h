@@ -87,6 +87,23 @@ void zt_skip_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 
 
 /* A connected pair over loopback: SOCK_STREAM (TCP) or SOCK_DGRAM (UDP). */
 int zt_socket_pair(int family, int type, int *tx, int *rx);
+/*
+ * A TCP socket over loopback whose peer reset the connection (closed with
+ * SO_LINGER 0; the RST has arrived): sends on it fail with -ECONNRESET or
+ * -EPIPE.
+ */
+int zt_reset_socket(int *tx);
+/*
+ * A TCP pair over loopback with 4 KiB socket buffers, filled until a send
+ * would block: a further send waits for room. tx stays blocking.
+ */
+int zt_full_pair(int *tx, int *rx);
+/*
+ * An io_uring with entries SQEs, DEFER_TASKRUN + SINGLE_ISSUER if defer,
+ * and buf (len bytes) registered as buffer 0. 0 or -errno.
+ */
+int zt_ring_init(struct io_uring *ring, unsigned entries, bool defer,
+		 void *buf, size_t len);
 /* Read exactly len bytes from a stream (or one datagram) into buf. */
 int zt_recv_all(int fd, void *buf, size_t len, int type);
 void zt_fill(void *buf, size_t len, unsigned seed);
@@ -203,6 +220,8 @@ struct io_uring_sqe *zt_member(struct io_uring *ring, int fd, const void *buf,
  */
 #define ZT_FILL_LEN	(1 << 16)
 int zt_stalled_pair(int *tx, int *rx);
+/* The same over family's loopback (AF_INET or AF_INET6). */
+int zt_stalled_pair_af(int family, int *tx, int *rx);
 /* Bytes queued on a TCP socket and not sent yet (SIOCOUTQNSD), or -errno. */
 int zt_unsent(int fd);
 /* Read and discard exactly len bytes of a stream; 0 or -errno. */
