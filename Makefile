@@ -34,8 +34,10 @@ kernel-distro-config: deps
 liburing: deps
 	bash packaging/build-liburing.sh
 
-repo:
+# The signed apt (out/repo) and rpm (out/rpm-repo) repositories.
+repo: kernel liburing
 	bash packaging/repo.sh
+	bash packaging/rpm-repo.sh
 
 # CI runs make test (.ci/run): the deb guest runs liburing's send-zerocopy
 # as a bounded subset, the rpm guest leaves it out.

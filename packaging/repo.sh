@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Gather every .deb under out/ (liburing's in out/liburing/, the kernels' in
-# out/kernel-*/) into out/repo/ and make it a flat apt repository:
-#   deb [trusted=yes] file:/path/to/out/repo ./
+# out/kernel-*/) into out/repo/ and make it a signed flat apt repository
+# (InRelease and Release.gpg, signed with packaging/repo-key.sh's key, whose
+# public part is out/repo/zcg-archive-keyring.gpg):
+#   deb [signed-by=/path/to/zcg-archive-keyring.gpg] file:/path/to/out/repo ./
 # When two directories hold a .deb of the same file name with different
 # contents (e.g. linux-libc-dev of several kernel flavours), the first one
 # wins: liburing, then the kernel flavours in name order, "-unpatched"
@@ -23,15 +25,19 @@ mapfile -t debs < <(
 
 # Skip everything when the same files were indexed last time (path, size,
 # mtime, inode).
-state=$(for f in "${debs[@]}"; do stat -c '%n %s %y %i' "$f"; done | sha256sum | cut -d' ' -f1)
+read -r gnupghome keyid < <(bash "$ZCG_TOP/packaging/repo-key.sh") ||
+	die "no repository signing key"
+state=$({ echo "$keyid"; for f in "${debs[@]}"; do stat -c '%n %s %y %i' "$f"; done; } |
+	sha256sum | cut -d' ' -f1)
 if [ -f "$repo/.state" ] && [ "$(cat "$repo/.state")" = "$state" ] &&
-   [ -f "$repo/Release" ]; then
+   [ -f "$repo/InRelease" ]; then
 	log "apt repository $repo is up to date"
 	phase_time "apt repository" "$t0" "up to date, nothing done"
 	exit 0
 fi
 
-rm -f "$repo"/*.deb "$repo"/Packages "$repo"/Packages.gz "$repo"/Release "$repo/.state"
+rm -f "$repo"/*.deb "$repo"/Packages "$repo"/Packages.gz "$repo"/Release \
+	"$repo"/InRelease "$repo"/Release.gpg "$repo/.state"
 declare -A from=()
 for f in "${debs[@]}"; do
 	b=${f##*/}
@@ -58,7 +64,18 @@ apt-ftparchive \
 	-o "APT::FTPArchive::Release::Description=zcg kernel and liburing packages" \
 	release . > Release.tmp
 mv Release.tmp Release
+export GNUPGHOME=$gnupghome
+sign() {
+	gpg --batch --yes --quiet --local-user "$keyid" --clearsign -o InRelease Release &&
+		gpg --batch --yes --quiet --local-user "$keyid" --detach-sign --armor \
+			-o Release.gpg Release &&
+		gpg --batch --yes --export "$keyid" > zcg-archive-keyring.gpg &&
+		gpg --batch --yes --armor --export "$keyid" > zcg-archive-keyring.asc
+}
+sign || die "signing the repository failed"
+gpgv --keyring "$repo/zcg-archive-keyring.gpg" InRelease 2> /dev/null ||
+	die "InRelease does not verify with the exported key"
 echo "$state" > .state
 phase_time "apt repository" "$t0"
-log "apt repository $repo: $(grep -c '^Package:' Packages) packages"
-log "use it with: deb [trusted=yes] file:$repo ./"
+log "apt repository $repo: $(grep -c '^Package:' Packages) packages, signed by $keyid"
+log "use it with: deb [signed-by=$repo/zcg-archive-keyring.gpg] file:$repo ./"

@@ -7,6 +7,8 @@ pkgs=(
 	xz-utils zstd python3 git ccache dpkg-dev fakeroot rpm debhelper
 	# guest tests
 	qemu-system-x86 mmdebstrap e2fsprogs apt-utils
+	# signed apt and rpm repositories
+	gnupg createrepo-c
 	# man pages and script lint
 	mandoc groff shellcheck
 	# make bench: plots

@@ -30,7 +30,8 @@ guest_extract "$root"
 # The repository is bind-mounted read-only; apt reads file: URIs in place.
 mkdir -p "$root/zcg-repo" "$root/zcg-apt"
 guest_mount --bind -o ro "$(cd "$repo" && pwd)" "$root/zcg-repo"
-echo 'deb [trusted=yes] file:/zcg-repo ./' > "$root/zcg-apt/sources.list"
+# Signed: apt checks InRelease against the repository's own key.
+echo 'deb [signed-by=/zcg-repo/zcg-archive-keyring.gpg] file:/zcg-repo ./' > "$root/zcg-apt/sources.list"
 guest_chroot_mounts "$root"
 
 apt_opts=(

@@ -16,6 +16,9 @@
 #   - shellcheck:<script>    every shell script of the repository
 #   - deb-depends:LIBURING_ZCG_1  a binary importing the fork's symbols
 #                            depends on liburing2-zcg1 (only the fork has it)
+#   - repo-signed:apt|rpm    out/repo's InRelease and Release.gpg, every
+#                            rpm of out/rpm-repo (rpm -K) and its repomd.xml
+#                            verify with the exported key
 #   - kernel-distro-config   our options survive olddefconfig (make target)
 #   - checkpatch:<patch>     each kernel patch is checkpatch.pl --strict clean
 #   - kernel-series:<patch>  each prefix of the kernel series builds io_uring/
@@ -260,6 +263,40 @@ deb_zcg_dependency() {
 	grep -q 'liburing2-zcg1 (>= 2.15-1+zcg1~)' <<< "$deps"
 }
 check deb-depends:LIBURING_ZCG_1 deb_zcg_dependency
+
+# The apt repository verifies with its exported key: InRelease and
+# Release.gpg.
+apt_repo_signed() {
+	local r=$ZCG_OUT/repo
+	gpgv --keyring "$r/zcg-archive-keyring.gpg" "$r/InRelease" &&
+		gpgv --keyring "$r/zcg-archive-keyring.gpg" "$r/Release.gpg" "$r/Release"
+}
+check repo-signed:apt apt_repo_signed
+# Every rpm verifies (rpm -K) with the exported key, and does not without it.
+rpm_repo_signed() {
+	local r=$ZCG_OUT/rpm-repo db out
+	compgen -G "$r/*.rpm" > /dev/null || { echo "no .rpm in $r"; return 1; }
+	db=$(mktemp -d)
+	out=$(rpm --dbpath "$db" -K "$r"/*.rpm)
+	echo "without the key: $out"
+	if ! grep -q 'SIGNATURES NOT OK' <<< "$out"; then
+		rm -rf "$db"
+		return 1
+	fi
+	rpm --dbpath "$db" --import "$r/RPM-GPG-KEY-zcg" &&
+		out=$(rpm --dbpath "$db" -K "$r"/*.rpm)
+	echo "with the key: $out"
+	if grep -qv ': digests signatures OK$' <<< "$out" ||
+	   ! gpg --dearmor < "$r/RPM-GPG-KEY-zcg" > "$db/key.gpg"; then
+		rm -rf "$db"
+		return 1
+	fi
+	gpgv --keyring "$db/key.gpg" "$r/repodata/repomd.xml.asc" "$r/repodata/repomd.xml"
+	out=$?
+	rm -rf "$db"
+	return "$out"
+}
+check repo-signed:rpm rpm_repo_signed
 
 # --- kernel --------------------------------------------------------------
 check kernel-distro-config make -s -C "$ZCG_TOP" kernel-distro-config
