@@ -6,8 +6,9 @@
 #   deb [signed-by=/path/to/zcg-archive-keyring.gpg] file:/path/to/out/repo ./
 # When two directories hold a .deb of the same file name with different
 # contents (e.g. linux-libc-dev of several kernel flavours), the first one
-# wins: liburing, then the kernel flavours in name order, "-unpatched"
-# baselines last. Nothing is redone when no .deb changed.
+# wins: liburing, then the kernel flavours in name order, the "-unpatched"
+# and "-base" (earlier series) benchmark kernels last. Nothing is redone
+# when no .deb changed.
 . "$(dirname "$0")/../scripts/common.sh"
 
 t0=$(date +%s)
@@ -18,7 +19,7 @@ mkdir -p "$repo"
 mapfile -t debs < <(
 	find "$ZCG_OUT" -path "$repo" -prune -o -type f -name '*.deb' -printf '%h\t%p\n' |
 	awk -F'\t' '{
-		rank = ($1 ~ /\/liburing$/) ? 0 : ($1 ~ /-unpatched$/) ? 2 : 1
+		rank = ($1 ~ /\/liburing$/) ? 0 : ($1 ~ /-(unpatched|base)$/) ? 2 : 1
 		print rank "\t" $2
 	}' | sort -t"$(printf '\t')" -k1,1n -k2,2 | cut -f2)
 [ "${#debs[@]}" -gt 0 ] || die "no .deb under $ZCG_OUT (make liburing / make kernel first)"
