@@ -101,13 +101,16 @@ static int test_success(int family, int type, enum how how, bool defer)
 		if (n)
 			zt_print_cqes(c, n);
 		zt_check(n == 0, "a CQE while the data waits in the socket");
+		/* the receiver takes everything: now the buffer is released */
 		zt_check(!zt_read_bytes(rx, ZT_FILL_LEN), "read the fill");
+		got = zt_recv_all(rx, rxbuf, len, type);
 	}
 	if (one_cqe(&ring, c, true))
 		return T_EXIT_FAIL;
 	zt_check(c[0].res == (int)len, "res %d, want %zu", c[0].res, len);
 	memset(txbuf, 0xee, LEN);
-	got = zt_recv_all(rx, rxbuf, len, type);
+	if (type != SOCK_STREAM)
+		got = zt_recv_all(rx, rxbuf, len, type);
 	zt_check(got == (int)len, "received %d", got);
 	zt_check(!memcmp(rxbuf, copy, len),
 		 "receiver saw the buffer change after the CQE");

@@ -61,6 +61,9 @@ static struct knob knobs[] = {
 	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
 	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
 	{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+	/* no stack dump on the console for every fault */
+	{ "/sys/kernel/debug/failslab/verbose", "0" },
+	{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
 };
 
 static int write_str(const char *path, const char *s)

@@ -245,8 +245,17 @@ static int run(void)
 		fprintf(stderr, "memory.current %lld, cannot set memory.max\n", base);
 		goto out;
 	}
-	if (say(to_child[1], 'F') || hear(from_child[0], 'C'))
+	if (say(to_child[1], 'F') || hear(from_child[0], 'C')) {
+		if (waitpid(pid, &status, 0) == pid) {
+			fprintf(stderr, "the child %s %d while creating groups%s\n",
+				WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+				WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+				WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ?
+				" (the memcg OOM killer?)" : "");
+			pid = 0;
+		}
 		goto out;
+	}
 	peak = read_num(CG "/memory.peak");
 	/* the ring is gone: its charges must go too (freed asynchronously) */
 	end = zt_now_ms() + 10000;
