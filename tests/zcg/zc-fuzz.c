@@ -16,6 +16,10 @@
  * Every CQE is checked as it arrives:
  *  - a request the model says is invalid (bad flags, fields or flag mixes)
  *    posts exactly one CQE: an error, flags 0; it joins no group;
+ *  - except that a request linked after one with CQE_SKIP_SUCCESS may post
+ *    no CQE at all: when that one fails, io_uring cancels the rest of the
+ *    link without CQEs (REQ_F_SKIP_LINK_CQES, as for any opcode); a
+ *    flusher's group CQE still comes;
  *  - a main CQE has F_MORE iff a later CQE carries the request's
  *    notification user_data (its user_data, or addr3 with NOTIF_USER_DATA),
  *    and such a notification comes only after a main CQE with F_MORE or
@@ -64,6 +68,12 @@ static const char *kind_names[] = { "default", "defer_taskrun", "sqpoll" };
 struct req {
 	unsigned char used, invalid, combine, member, flush, skip, report;
 	unsigned char nud, stream, main_seen, more, notif_seen, done;
+	/*
+	 * counted: a CQE of it is still required (in f->pending); quiet: it
+	 * follows a CQE_SKIP_SUCCESS request in its link, and a failure of
+	 * that one cancels it with no CQE at all (REQ_F_SKIP_LINK_CQES)
+	 */
+	unsigned char counted, quiet;
 	unsigned char group;
 	unsigned int len;
 	int gen_count;
@@ -88,6 +98,8 @@ struct fuzz {
 	struct msghdr msgs[NMSG];
 	struct iovec iovs[NMSG];
 	unsigned msg_next;
+	/* the link being built: an SQE with CQE_SKIP_SUCCESS is in it */
+	bool in_link, link_skip;
 	unsigned long sqes, cqes, ring_exits, resets, failed;
 	char *buf;
 };
@@ -152,7 +164,18 @@ static int violation(struct fuzz *f, unsigned long id, struct io_uring_cqe *cqe,
 static void finish(struct fuzz *f, struct req *r)
 {
 	r->done = 1;
-	f->pending--;
+	if (r->counted)
+		f->pending--;
+	r->counted = 0;
+}
+
+/* From now on a CQE of r is required. */
+static void require(struct fuzz *f, struct req *r)
+{
+	if (!r->counted) {
+		r->counted = 1;
+		f->pending++;
+	}
 }
 
 /* The result a send may have: all of it, a part over TCP, or an error. */
@@ -214,13 +237,13 @@ static int on_cqe(struct fuzz *f, struct io_uring_cqe *cqe)
 			if (more != r->flush)
 				return violation(f, id, cqe, "member F_MORE %d, flush %d", more, r->flush);
 			/* the flusher stays pending for its group CQE */
-			if (!r->flush && !r->skip)
+			if (!r->flush)
 				finish(f, r);
-			else if (!r->flush)
-				r->done = 1;	/* a skip member's CQE was optional */
 			return 0;
 		}
-		if (!more)
+		if (more)
+			require(f, r);	/* its notification */
+		else
 			finish(f, r);
 		return 0;
 	}
@@ -231,7 +254,7 @@ static int on_cqe(struct fuzz *f, struct io_uring_cqe *cqe)
 				 r->nud ? "addr3" : "the request's");
 	if (cqe->flags != IORING_CQE_F_NOTIF)
 		return violation(f, id, cqe, "notification flags");
-	if (r->main_seen ? !r->more : !r->skip)
+	if (r->main_seen ? !r->more : !(r->skip || r->quiet))
 		return violation(f, id, cqe, "a notification without a main CQE with F_MORE before it");
 	if (r->member) {
 		if (!r->flush)
@@ -331,6 +354,7 @@ static int ring_up(struct fuzz *f)
 	memset(f->open_report, 0, sizeof(f->open_report));
 	memset(f->flushes, 0, sizeof(f->flushes));
 	memset(f->posted, 0, sizeof(f->posted));
+	f->in_link = f->link_skip = false;
 	return 0;
 }
 
@@ -454,6 +478,13 @@ static void queue_one(struct fuzz *f, bool last)
 	if (!last && !rnd(f, 10))
 		sqe->flags |= IOSQE_IO_LINK;
 
+	r->quiet = f->in_link && f->link_skip;
+	if (sqe->flags & IOSQE_IO_LINK) {
+		f->link_skip |= !!(sqe->flags & IOSQE_CQE_SKIP_SUCCESS);
+		f->in_link = true;
+	} else {
+		f->in_link = f->link_skip = false;
+	}
 	r->op = sqe->opcode;
 	r->ioprio = ioprio;
 	r->sqe_flags = sqe->flags;
@@ -472,7 +503,9 @@ static void queue_one(struct fuzz *f, bool last)
 		(r->combine && (r->report || r->nud || r->skip ||
 				(ioprio & (IORING_SEND_ZC_GROUP | IORING_SEND_ZC_GROUP_FLUSH)))) ||
 		((ioprio & IORING_RECVSEND_FIXED_BUF) && (sendmsg || buf_index));
-	f->pending++;
+	/* a CQE is required, unless it may be cancelled without one */
+	if (!r->quiet)
+		require(f, r);
 	if (r->invalid || r->combine)
 		return;
 	if (ioprio & IORING_SEND_ZC_GROUP) {
@@ -487,8 +520,11 @@ static void queue_one(struct fuzz *f, bool last)
 			r->flush_seq = f->flushes[group]++;
 			f->open_count[group] = 0;
 			f->open_report[group] = false;
-		} else if (r->skip) {
+			/* its generation's CQE comes whatever becomes of it */
+			require(f, r);
+		} else if (r->skip && r->counted) {
 			/* nothing is required of a skipping, non-flushing member */
+			r->counted = 0;
 			f->pending--;
 		}
 	}
@@ -522,7 +558,7 @@ static int drain(struct fuzz *f)
 		f->open_count[g] = 0;
 		io_uring_prep_send_zc_group(sqe, f->tx[1], f->buf, 64, 0, 0, g, true);
 		sqe->user_data = id;
-		f->pending++;
+		require(f, r);
 		n++;
 	}
 	if (n && io_uring_submit(&f->ring) < 0)
@@ -540,7 +576,7 @@ static int drain(struct fuzz *f)
 		for (id = 1; id < f->next_id && shown < 5; id++) {
 			struct req *r = &f->reqs[id];
 
-			if (r->used && !r->done && !(r->member && !r->flush && r->skip)) {
+			if (r->used && !r->done && r->counted) {
 				describe(f, id);
 				shown++;
 			}
