@@ -74,7 +74,7 @@ struct req {
 	 * that one cancels it with no CQE at all (REQ_F_SKIP_LINK_CQES)
 	 */
 	unsigned char counted, quiet;
-	unsigned char group;
+	unsigned char group, sock;
 	unsigned int len;
 	int gen_count;
 	int flush_seq;
@@ -127,8 +127,8 @@ static void describe(struct fuzz *f, unsigned long id)
 {
 	struct req *r = &f->reqs[id];
 
-	fprintf(stderr, "  request %lu: %s len %u ioprio 0x%x sqe flags 0x%x%s%s%s%s group %d%s\n",
-		id, r->op == IORING_OP_SEND_ZC ? "SEND_ZC" : "SENDMSG_ZC",
+	fprintf(stderr, "  request %lu: %s on socket %d len %u ioprio 0x%x sqe flags 0x%x%s%s%s%s group %d%s\n",
+		id, r->op == IORING_OP_SEND_ZC ? "SEND_ZC" : "SENDMSG_ZC", r->sock,
 		r->len, r->ioprio, r->sqe_flags, r->invalid ? " invalid" : "",
 		r->combine ? " combine" : "", r->member ? " member" : "",
 		r->flush ? " flush" : "", r->group, r->skip ? " skip" : "");
@@ -315,13 +315,16 @@ static int open_socket(struct fuzz *f, int i)
 	if (ret)
 		return violation(f, 0, NULL, "socket pair: %s", strerror(-ret));
 	if (i == 0) {
-		/* sends wait for room: the reap loop drains the receiver */
+		/*
+		 * Sends wait for room in a small send buffer, freed as the
+		 * peer acknowledges. Not a small receive buffer: a receive
+		 * window closed again and again leaves the sender to TCP's
+		 * persist timer, whose backoff can hold data for many seconds.
+		 */
 		setsockopt(f->tx[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-		setsockopt(f->rx[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	} else {
-		small = 1 << 20;
-		setsockopt(f->rx[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	}
+	small = 1 << 20;
+	setsockopt(f->rx[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	return 0;
 }
 
@@ -406,6 +409,7 @@ static void queue_one(struct fuzz *f, bool last)
 
 	memset(r, 0, sizeof(*r));
 	r->used = 1;
+	r->sock = s;
 	r->stream = f->type[s] == SOCK_STREAM;
 	len = 1 + rnd(f, 1400);
 	off = rnd(f, REGLEN - len);
