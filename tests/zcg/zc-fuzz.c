@@ -621,7 +621,7 @@ static void *thread_fn(void *arg)
 			break;
 		if (!rnd(f, 400) && reopen_socket(f, rnd(f, NSOCK)))
 			break;
-		if (f->next_id >= MAXREQ - 64 || !rnd(f, 3000)) {
+		if (f->next_id >= MAXREQ - 64 || !rnd(f, 300)) {
 			if (f->next_id >= MAXREQ - 64 || rnd(f, 2)) {
 				/* a normal end: nothing may be lost */
 				if (drain(f))
