@@ -66,18 +66,6 @@ static struct knob knobs[] = {
 	{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
 };
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int read_str(const char *path, char *s, size_t len)
 {
 	int fd = open(path, O_RDONLY);
@@ -100,7 +88,7 @@ static void restore_knobs(void)
 
 	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
 		if (knobs[i].saved[0])
-			write_str(knobs[i].path, knobs[i].saved);
+			zt_write_file(knobs[i].path, knobs[i].saved);
 }
 
 static int set_knobs(void)
@@ -112,7 +100,7 @@ static int set_knobs(void)
 		ret = read_str(knobs[i].path, knobs[i].saved,
 			       sizeof(knobs[i].saved));
 		if (!ret)
-			ret = write_str(knobs[i].path, knobs[i].value);
+			ret = zt_write_file(knobs[i].path, knobs[i].value);
 		if (ret) {
 			fprintf(stderr, "%s: %s\n", knobs[i].path, strerror(-ret));
 			return ret;

@@ -36,18 +36,6 @@
 
 static char buf[64];
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static long long read_num(const char *path)
 {
 	char s[64];
@@ -234,14 +222,14 @@ static int run(void)
 	close(from_child[1]);
 	close(resp[1]);
 	snprintf(num, sizeof(num), "%d", pid);
-	if (write_file(CG "/cgroup.procs", num) || say(to_child[1], 'G') ||
+	if (zt_write_file(CG "/cgroup.procs", num) || say(to_child[1], 'G') ||
 	    hear(from_child[0], 'S')) {
 		fprintf(stderr, "could not start the child in the cgroup\n");
 		goto out;
 	}
 	base = read_num(CG "/memory.current");
 	snprintf(num, sizeof(num), "%lld", base + HEADROOM);
-	if (base < 0 || write_file(CG "/memory.max", num)) {
+	if (base < 0 || zt_write_file(CG "/memory.max", num)) {
 		fprintf(stderr, "memory.current %lld, cannot set memory.max\n", base);
 		goto out;
 	}
@@ -325,7 +313,7 @@ int main(void)
 	if (!has_word(CG_ROOT "/cgroup.controllers", "memory"))
 		zt_skip_exit("no cgroup v2 memory controller at %s", CG_ROOT);
 	if (!has_word(CG_ROOT "/cgroup.subtree_control", "memory") &&
-	    write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
+	    zt_write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		zt_skip_exit("cannot enable the memory controller for child cgroups");
 	zt_case = "groups until the memcg limit";
 	return run();

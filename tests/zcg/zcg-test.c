@@ -108,6 +108,18 @@ int zt_ring_init(struct io_uring *ring, unsigned entries, bool defer,
 	return ret;
 }
 
+int zt_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int zt_done(struct io_uring *ring, int n, ...)
 {
 	va_list ap;

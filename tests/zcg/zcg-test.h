@@ -166,6 +166,8 @@ void zt_require_zcg(void);
  * descriptors that follow and return T_EXIT_PASS.
  */
 int zt_done(struct io_uring *ring, int n, ...);
+/* Write the string s to the file at path (sysfs, debugfs, cgroupfs). */
+int zt_write_file(const char *path, const char *s);
 /* Find the CQE with this user_data and no IORING_CQE_F_NOTIF (or -1). */
 int zt_find(const struct zt_cqe *c, int n, __u64 user_data, bool notif);
 
