@@ -23,7 +23,10 @@ if [ "$variant" = unpatched ]; then
 	if [ ! -d "$src" ]; then
 		git -C "$tree" worktree add -q --detach "$src" zcg-base
 	fi
-	tree=$src
+	# Built like base=REV below, with the pristine tree mounted over the
+	# main one: only what the series changes is compiled again.
+	bind_src=$src
+	export ZCG_CONFIG_PRISTINE=1
 elif [ "${variant%%=*}" = base ]; then
 	rev=$(git -C "$ZCG_TOP" rev-parse --verify "${variant#base=}^{commit}") ||
 		die "base=${variant#base=}: no such commit"

@@ -181,7 +181,7 @@ if [ "${ZCG_GUEST_QUIET:-0}" != 1 ]; then
 		while IFS= read -r line; do
 			line=${line//$'\r'/}
 			case $line in
-			*zcg-init:*|*zcg-wire:*|*zcg-test:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*|*BUG:*|*WARNING:*)
+			*zcg-init:*|*zcg-wire:*|*zcg-test:*|*zcg-liburing:*|*zcg-selftest:*|*zcg-guest-done:*|*Kernel\ panic*|*BUG:*|*WARNING:*)
 				printf '[zcg] guest%s %6.1fs | %s\n' "${ZCG_GUEST_NAME:+ $ZCG_GUEST_NAME}" "$(since "$start")" "${line#*] }" >&2 ;;
 			esac
 		done &

@@ -17,6 +17,9 @@
 #                        (default 300; 0 turns it off)
 #   zcg.run=bench        run zcg-bench-run --guest (bench/run.sh) instead of
 #                        the selftest; it prints its CSVs on the console
+#   zcg.run=liburing     run upstream liburing's own suite instead of the
+#                        selftest (zcg-liburing-run, tests/liburing/), then
+#                        the kmemleak report as after the selftest
 #
 # Everything goes to the console (ttyS0).  tests/guest/parse-log.sh reads:
 #   zcg-init: userspace at <uptime> s
@@ -100,11 +103,38 @@ if [ "$run" = bench ]; then
 fi
 
 kmemleak=/sys/kernel/debug/kmemleak
+# kmemleak_report: what leaked since the clear below, between the markers
+# tests/guest/kernel-checks.sh reads.
+kmemleak_report() {
+	if [ -r "$kmemleak" ]; then
+		# Objects are only reported once they are a few seconds old
+		# and were found unreferenced by two scans; scan, wait, scan.
+		echo scan > "$kmemleak"
+		sleep 6
+		echo scan > "$kmemleak"
+		echo "--- zcg-kmemleak begin ---"
+		cat "$kmemleak"
+		echo "--- zcg-kmemleak end ---"
+	else
+		say "kmemleak unavailable"
+	fi
+}
 if [ -w "$kmemleak" ]; then
 	# Forget what boot left behind (early allocations kmemleak cannot
 	# trace); only what the tests leak is reported at the end.
 	echo scan > "$kmemleak"
 	echo clear > "$kmemleak"
+fi
+
+if [ "$run" = liburing ]; then
+	say "running zcg-liburing-run${timeout:+ (limit $timeout s)}${ZCG_TEST_TIMEOUT:+, per test $ZCG_TEST_TIMEOUT s}"
+	timeout -k 30 "${timeout:-86400}" zcg-liburing-run "${tests[@]}" < /dev/null
+	rc=$?
+	[ "$rc" -eq 124 ] && say "zcg-liburing-run timed out after ${timeout:-86400} s"
+	read -r uptime _ < /proc/uptime
+	say "zcg-liburing-run exited with $rc at $uptime s"
+	kmemleak_report
+	finish "$rc"
 fi
 
 args=(--strict)
@@ -142,16 +172,5 @@ fi
 read -r uptime _ < /proc/uptime
 say "zcg-selftest exited with $rc at $uptime s"
 
-if [ -r "$kmemleak" ]; then
-	# Objects are only reported once they are a few seconds old and were
-	# found unreferenced by two scans; scan, wait, scan.
-	echo scan > "$kmemleak"
-	sleep 6
-	echo scan > "$kmemleak"
-	echo "--- zcg-kmemleak begin ---"
-	cat "$kmemleak"
-	echo "--- zcg-kmemleak end ---"
-else
-	say "kmemleak unavailable"
-fi
+kmemleak_report
 finish "$rc"

@@ -63,12 +63,20 @@ guest_extract() {
 }
 
 # guest_finish ROOT OUTDIR KREL KERNEL-IN-ROOT: add the init and zcg-wire, copy the
-# installed kernel out, make OUTDIR/root.img from ROOT.
+# installed kernel out, make OUTDIR/root.img from ROOT.  With
+# ZCG_GUEST_LIBURING_TESTS=DIR (a built upstream liburing test directory)
+# the image also gets DIR as /opt/liburing-upstream/test.
 guest_finish() {
 	local root=$1 out=$2 krel=$3 kernel=$4 t used size
 	[ -f "$root$kernel" ] || die "the installed kernel $kernel is not in the image"
 	install -D -m 0755 "$GUEST_DIR/init.sh" "$root$GUEST_INIT"
 	install -D -m 0755 "$GUEST_DIR/wire.sh" "$root$GUEST_WIRE"
+	install -D -m 0755 "$ZCG_TOP/tests/liburing/guest-run.sh" "$root/usr/local/sbin/zcg-liburing-run"
+	# make test-liburing: upstream liburing's suite (tests/liburing/).
+	if [ -n "${ZCG_GUEST_LIBURING_TESTS:-}" ]; then
+		mkdir -p "$root/opt/liburing-upstream"
+		cp -a "$ZCG_GUEST_LIBURING_TESTS" "$root/opt/liburing-upstream/test"
+	fi
 	echo zcg-guest > "$root/etc/hostname"
 	# The init mounts all of this with one mount -a; X-mount.mkdir makes
 	# the mount points.

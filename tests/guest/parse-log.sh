@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # parse-log.sh LOG [NAME]: decide pass/fail from a guest's serial log.
 #
-# Prints every zcg-test: line of the selftest, three checks of its own in
-# the same format (guest:finished, guest:no-kernel-splat,
-# guest:no-kmemleak-leak), the splat lines and leak reports it found, and
-# last "guest-NAME: N passed, N failed" (", N skipped" when there are any).
-# NAME defaults to the log's file name without "guest-" and ".log".
-# Exit status: 0 iff nothing failed.
-#
-# Kernel splats are recognised on kernel lines only (the guest boots with
-# printk.time=1, so those carry a "[ seconds.micros]" stamp); what the
-# tests themselves print cannot fake or hide one.
+# Prints every zcg-test: line of the selftest, the three checks of
+# kernel-checks.sh in the same format (guest:finished,
+# guest:no-kernel-splat, guest:no-kmemleak-leak) with the splat lines and
+# leak reports it found, and last "guest-NAME: N passed, N failed"
+# (", N skipped" when there are any).  NAME defaults to the log's file name
+# without "guest-" and ".log".  Exit status: 0 iff nothing failed.
 . "$(dirname "$0")/../../scripts/common.sh"
 
 [ $# -ge 1 ] || die "usage: parse-log.sh LOG [NAME]"
@@ -66,76 +62,21 @@ if [ -n "$done_line" ] && [ "$rc" != 0 ] && [ "$sf" -eq 0 ] && [ "${nf:-0}" -le 
 	result FAIL guest:selftest-exit "$why"
 fi
 
-# 2. Did the guest get to the end?
-if grep -q 'zcg-boot: TIMEOUT' "$clean"; then
-	result FAIL guest:finished "hang: $(grep -oE 'zcg-boot: TIMEOUT.*' "$clean" | tail -n 1 | sed 's/^zcg-boot: //')"
-elif grep -q 'zcg-boot: QEMU failed' "$clean"; then
-	result FAIL guest:finished "$(grep -oE 'zcg-boot: QEMU failed.*' "$clean" | tail -n 1 | sed 's/^zcg-boot: //')"
-elif [ -z "$done_line" ]; then
-	if grep -qE 'Kernel panic' "$clean"; then
-		result FAIL guest:finished "kernel panic before the end"
-	elif ! grep -q 'zcg-init: userspace' "$clean"; then
-		result FAIL guest:finished "never reached userspace"
-	else
-		result FAIL guest:finished "no zcg-guest-done line: guest crashed or log truncated"
-	fi
-else
-	result PASS guest:finished
-fi
-
-# 3. Kernel splats, on stamped kernel lines.
-ts='\[ *[0-9]+\.[0-9]+\] '
-splat='BUG:|WARNING:|KASAN:|UBSAN:|kernel BUG at|Oops|Kernel panic|general protection fault'
-splat+='|possible circular locking|inconsistent lock state|possible recursive locking'
-splat+='|=====+$|INFO: task .* blocked for more than|rcu: INFO: |detected stall'
-splat+='|list_(add|del) corruption|refcount_t: |DEBUG_LOCKS_WARN_ON|Unable to handle'
-splat+='|unreferenced object'
-# Boot-time notices that share a word with splats but are not bugs:
-# CPU vulnerability mitigation notes (arch/x86/kernel/cpu/bugs.c) print
-# "<bug>: WARNING: ..." on some emulated CPU models.
-benign='(Spectre V[12]|RETBleed|MDS|TAA|MMIO Stale Data|SRBDS|GDS|RFDS|BHI|ITS|TSA|VMSCAPE|Speculative Store Bypass|L1TF|SRSO|Retbleed) ?: WARNING:'
-splats=$(grep -nE "$ts.*($splat)" "$clean" | grep -vE "$ts($benign)" || true)
-if [ -n "$splats" ]; then
-	n=$(printf '%s\n' "$splats" | wc -l)
-	result FAIL guest:no-kernel-splat "$n splat lines"
-else
-	result PASS guest:no-kernel-splat
-fi
-
-# 4. kmemleak, from the report the init printed between markers.
-kml=$(sed -n '/--- zcg-kmemleak begin ---/,/--- zcg-kmemleak end ---/p' "$clean")
-leaks=0
-# The test flavour is built with kmemleak: there a missing kmemleak fails.
-krel=$(grep -m1 -o 'Linux version [^ ]*' "$clean" | cut -d' ' -f3 || true)
-if grep -q 'zcg-init: kmemleak unavailable' "$clean"; then
-	case $krel in
-	*-zcg-test)
-		result FAIL guest:no-kmemleak-leak "kmemleak unavailable, but $krel is built with it" ;;
-	*)
-		result SKIP guest:no-kmemleak-leak "kmemleak not available in ${krel:-this kernel}" ;;
+# 2.-4. Did the guest get to the end, kernel splats, kmemleak:
+# kernel-checks.sh, which tests/liburing/ shares.
+nchecks=0
+while IFS= read -r line; do
+	case $line in
+	'zcg-test: PASS '*) pass=$((pass + 1)) nchecks=$((nchecks + 1)) ;;
+	'zcg-test: FAIL '*) fail=$((fail + 1)) nchecks=$((nchecks + 1)) ;;
+	'zcg-test: SKIP '*) skip=$((skip + 1)) nchecks=$((nchecks + 1)) ;;
 	esac
-elif ! grep -q -- '--- zcg-kmemleak end ---' <<< "$kml"; then
-	result FAIL guest:no-kmemleak-leak "no complete kmemleak report"
-else
-	leaks=$(grep -c 'unreferenced object' <<< "$kml" || true)
-	if [ "$leaks" -gt 0 ]; then
-		result FAIL guest:no-kmemleak-leak "$leaks unreferenced objects"
-	else
-		result PASS guest:no-kmemleak-leak
-	fi
-fi
+	echo "${line//guest-checks:/guest-$name:}"
+done < <(bash "$(dirname "$0")/kernel-checks.sh" "$clean" || true)
+[ "$nchecks" -eq 3 ] || result FAIL guest:kernel-checks "kernel-checks.sh gave $nchecks of its 3 results"
 
 up=$(grep -oE 'zcg-init: userspace at [0-9.]+ s' "$clean" | head -n 1 | awk '{ print $4 }' || true)
 [ -n "$up" ] && echo "guest-$name: userspace $up s after kernel start"
-if [ -n "$splats" ]; then
-	echo "guest-$name: kernel splat lines (line number: text; first 60):"
-	printf '%s\n' "$splats" | head -n 60 | sed 's/^/  /'
-fi
-if [ "$leaks" -gt 0 ]; then
-	echo "guest-$name: kmemleak report (first 80 lines):"
-	grep -v -- '--- zcg-kmemleak' <<< "$kml" | head -n 80 | sed 's/^/  /'
-fi
-
 line="guest-$name: $pass passed, $fail failed"
 [ "$skip" -gt 0 ] && line+=", $skip skipped"
 echo "$line"
