@@ -12,7 +12,7 @@ ZCG_RUN_START := $(shell date +%s)
 endif
 export ZCG_RUN_START
 
-.PHONY: packages deps kernel kernel-distro-config liburing repo test test-full \
+.PHONY: packages deps kernel kernel-distro kernel-cloud kernel-distro-config liburing repo test test-full \
 	test-host test-guest kernel-tree kernel-export liburing-tree liburing-export clean \
 	bench bench-report bench-record test-liburing test-liburing-record
 
@@ -27,6 +27,10 @@ kernel: deps
 # Hosts install the distro flavour; CI only checks its configuration.
 kernel-distro: deps
 	bash kernel-src/build.sh distro
+
+# Debian's cloud-amd64 configuration + our fragment, for virtual machines.
+kernel-cloud: deps
+	bash kernel-src/build.sh cloud
 
 kernel-distro-config: deps
 	bash kernel-src/config.sh distro "$$(bash kernel-src/fetch.sh)" build/kernel/obj-distro

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../scripts/common.sh"
 . "$ZCG_TOP/kernel-src/pin.env"
 
-flavour=${1:?usage: build.sh test|bench|distro [unpatched|base=REV]}
+flavour=${1:?usage: build.sh test|bench|distro|cloud [unpatched|base=REV]}
 variant=${2:-}
 
 t0=$(date +%s)
@@ -84,6 +84,9 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ZCG_TOP}
 [ -d /usr/lib/ccache ] && export PATH=/usr/lib/ccache:$PATH
 export KBUILD_BUILD_USER=zcg KBUILD_BUILD_HOST=zcg
+# The host programs that linux-headers ships (fixdep, modpost, objtool...)
+# are linked stripped, as a distribution ships binaries (lintian).
+export HOSTLDFLAGS="${HOSTLDFLAGS:+$HOSTLDFLAGS }-s"
 # The build number and date in the kernel's version string: the deb's
 # revision and the author date of the tree's last commit (a patch keeps
 # its own). The same for the build and the deb packaging, which runs make
@@ -113,7 +116,7 @@ kmake -s bindeb-pkg KDEB_PKGVERSION="$pkgver" >/dev/null
 mv "$obj"/../linux-*"$pkgver"_*.deb "$out"/ 2>/dev/null ||
 	mv "$ZCG_BUILD"/kernel/linux-*"$pkgver"_*.deb "$out"/
 rm -f "$ZCG_BUILD"/kernel/linux-upstream_* "$ZCG_BUILD"/kernel/*.buildinfo "$ZCG_BUILD"/kernel/*.changes
-kmake -s binrpm-pkg >/dev/null
+kmake -s binrpm-pkg RPMOPTS="--define 'packager $DEBFULLNAME <$DEBEMAIL>'" >/dev/null
 find "$obj/rpmbuild/RPMS" -name '*.rpm' -exec mv {} "$out"/ \;
 echo "$krel" > "$out/kernelrelease"
 phase_time "kernel-$name packages" "$t0"

@@ -6,6 +6,8 @@
 #   test    tinyconfig + kvm_guest + guest.config + debug.config (CI's kernel)
 #   bench   tinyconfig + kvm_guest + guest.config, no debug options, -O2
 #   distro  Debian's own 6.12 amd64 config + zcg.config (what hosts install)
+#   cloud   Debian's own 6.12 cloud-amd64 config + zcg.config + cloud.config
+#           (release -zcg-cloud, for virtual machines)
 . "$(dirname "$0")/../scripts/common.sh"
 . "$ZCG_TOP/kernel-src/pin.env"
 
@@ -18,13 +20,15 @@ mkdir -p "$obj"
 case $flavour in
 test) frags=("$cfgdir/guest.config" "$cfgdir/debug.config" "$cfgdir/test.config") ;;
 bench) frags=("$cfgdir/guest.config" "$cfgdir/bench.config") ;;
-distro) frags=("$cfgdir/zcg.config" "$cfgdir/distro.config") ;;
-*) die "unknown flavour '$flavour' (test, bench or distro)" ;;
+distro) frags=("$cfgdir/zcg.config" "$cfgdir/distro.config") dcfg=config.amd64_none_amd64 ;;
+cloud) frags=("$cfgdir/zcg.config" "$cfgdir/distro.config" "$cfgdir/cloud.config")
+	dcfg=config.amd64_none_cloud-amd64 ;;
+*) die "unknown flavour '$flavour' (test, bench, distro or cloud)" ;;
 esac
 
 mk() { make -s -C "$tree" O="$obj" ARCH=x86_64 "$@" >&2; }
 
-if [ "$flavour" = distro ]; then
+if [ -n "${dcfg:-}" ]; then
 	deb=$ZCG_CACHE/kernel/$LINUX_SOURCE_VERSION/$LINUX_CONFIG_PKG.deb
 	if [ ! -f "$deb" ]; then
 		tmp=$(mktemp -d "$ZCG_CACHE/kernel/dl.XXXXXX")
@@ -35,7 +39,7 @@ if [ "$flavour" = distro ]; then
 		rmdir "$tmp"
 	fi
 	dpkg-deb --fsys-tarfile "$deb" |
-		tar -xO --wildcards './usr/src/linux-config-*/config.amd64_none_amd64.xz' |
+		tar -xO --wildcards "./usr/src/linux-config-*/$dcfg.xz" |
 		xz -d > "$obj/.config"
 else
 	mk tinyconfig
@@ -45,11 +49,21 @@ fi
 (cd "$obj" && "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" .config "${frags[@]}" >/dev/null)
 mk olddefconfig
 
-# Every option our own fragments set must be in the final config.
+# Every option our own fragments set must be in the final config; when
+# two fragments set one option, the later one (as merge_config.sh).
 bad=0
+declare -A last=()
+for f in "${frags[@]}"; do
+	while IFS= read -r line; do
+		case $line in CONFIG_*=* | '# CONFIG_'*' is not set') ;; *) continue ;; esac
+		opt=${line#\# }
+		last[${opt%%[= ]*}]=$f
+	done < "$f"
+done
 for f in "${frags[@]}"; do
 	case $f in "$cfgdir"/*) ;; *) continue ;; esac
 	frag=${f##*/}
+	fragpath=$f
 	while IFS= read -r line; do
 		case $line in
 		CONFIG_*=*) want=$line ;;
@@ -58,6 +72,7 @@ for f in "${frags[@]}"; do
 		esac
 		opt=${want#\# }
 		opt=${opt%%[= ]*}
+		[ "${last[$opt]}" = "$fragpath" ] || continue
 		got=$(grep -E "^(# )?${opt}[= ]" "$obj/.config" || echo "# $opt is not set")
 		if [ "$got" != "$want" ]; then
 			# The pristine source (build.sh ... unpatched) lacks

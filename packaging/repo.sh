@@ -4,11 +4,13 @@
 # (InRelease and Release.gpg, signed with packaging/repo-key.sh's key, whose
 # public part is out/repo/zcg-archive-keyring.gpg):
 #   deb [signed-by=/path/to/zcg-archive-keyring.gpg] file:/path/to/out/repo ./
-# When two directories hold a .deb of the same file name with different
-# contents (e.g. linux-libc-dev of several kernel flavours), the first one
-# wins: liburing, then the kernel flavours in name order, the "-unpatched"
-# and "-base" (earlier series) benchmark kernels last. Nothing is redone
-# when no .deb changed.
+# linux-libc-dev comes from one flavour only (libc_headers_dir in
+# scripts/common.sh: the host flavour when built, else the test kernel).
+# When two directories hold another .deb of the same file name with
+# different contents, the first one wins: liburing, then the kernel flavours
+# in name order, the "-unpatched" and "-base" (earlier series) benchmark
+# kernels last.  liburing's source package (.dsc) is indexed too (Sources),
+# for deb-src.  Nothing is redone when no package changed.
 . "$(dirname "$0")/../scripts/common.sh"
 
 t0=$(date +%s)
@@ -23,12 +25,19 @@ mapfile -t debs < <(
 		print rank "\t" $2
 	}' | sort -t"$(printf '\t')" -k1,1n -k2,2 | cut -f2)
 [ "${#debs[@]}" -gt 0 ] || die "no .deb under $ZCG_OUT (make liburing / make kernel first)"
+hdrs=$(libc_headers_dir) || die "no kernel packages under $ZCG_OUT (make kernel first)"
+mapfile -t debs < <(for f in "${debs[@]}"; do
+	case ${f##*/} in linux-libc-dev_*) [ "${f%/*}" = "$hdrs" ] || continue ;; esac
+	echo "$f"
+done)
+mapfile -t srcs < <(find "$ZCG_OUT/liburing" -maxdepth 1 -type f \
+	\( -name '*.dsc' -o -name '*.orig.tar.*' -o -name '*.debian.tar.*' \) | sort)
 
 # Skip everything when the same files were indexed last time (path, size,
 # mtime, inode).
 read -r gnupghome keyid < <(bash "$ZCG_TOP/packaging/repo-key.sh") ||
 	die "no repository signing key"
-state=$({ echo "$keyid"; for f in "${debs[@]}"; do stat -c '%n %s %y %i' "$f"; done; } |
+state=$({ echo "$keyid"; for f in "${debs[@]}" "${srcs[@]}"; do stat -c '%n %s %y %i' "$f"; done; } |
 	sha256sum | cut -d' ' -f1)
 if [ -f "$repo/.state" ] && [ "$(cat "$repo/.state")" = "$state" ] &&
    [ -f "$repo/InRelease" ]; then
@@ -37,7 +46,8 @@ if [ -f "$repo/.state" ] && [ "$(cat "$repo/.state")" = "$state" ] &&
 	exit 0
 fi
 
-rm -f "$repo"/*.deb "$repo"/Packages "$repo"/Packages.gz "$repo"/Release \
+rm -f "$repo"/*.deb "$repo"/*.dsc "$repo"/*.tar.* "$repo"/Sources "$repo"/Sources.gz \
+	"$repo"/Packages "$repo"/Packages.gz "$repo"/Release \
 	"$repo"/InRelease "$repo"/Release.gpg "$repo/.state"
 declare -A from=()
 for f in "${debs[@]}"; do
@@ -54,9 +64,15 @@ done
 # No apt-ftparchive cache: it is keyed by file name, and rebuilt packages
 # (or another clone's) keep their names, so a cache could index stale
 # checksums. Hashing the packages takes about a second.
+for f in "${srcs[@]}"; do
+	ln "$f" "$repo/${f##*/}" 2>/dev/null || cp -p "$f" "$repo/${f##*/}"
+done
+
 cd "$repo" || die "cannot enter $repo"
 apt-ftparchive -q packages . > Packages
 gzip -9n < Packages > Packages.gz
+apt-ftparchive -q sources . > Sources
+gzip -9n < Sources > Sources.gz
 apt-ftparchive \
 	-o APT::FTPArchive::Release::Origin=zcg \
 	-o APT::FTPArchive::Release::Label=zcg \

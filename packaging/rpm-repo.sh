@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rpm-repo.sh: make out/rpm-repo/ an rpm repository of every .rpm under
-# out/: signed copies of the packages (rpmsign, with packaging/repo-key.sh's
-# key), createrepo_c's metadata, repodata/repomd.xml.asc, and the public key
+# out/ (liburing's SRPM included; kernel-headers of one flavour only, see
+# libc_headers_dir in scripts/common.sh): signed copies of the packages
+# (rpmsign, with packaging/repo-key.sh's key), createrepo_c's metadata, repodata/repomd.xml.asc, and the public key
 # as RPM-GPG-KEY-zcg. Checks every package with rpm -K against that key.
 # A host uses it with a .repo file like:
 #   [zcg]
@@ -18,6 +19,13 @@ read -r gnupghome keyid < <(bash "$ZCG_TOP/packaging/repo-key.sh") ||
 	die "no repository signing key"
 mapfile -t rpms < <(find "$ZCG_OUT" -path "$repo" -prune -o -type f -name '*.rpm' -print | sort)
 [ "${#rpms[@]}" -gt 0 ] || die "no .rpm under $ZCG_OUT (make liburing / make kernel first)"
+# kernel-headers (the userspace headers) from one flavour only, as
+# linux-libc-dev in the apt repository (repo.sh).
+hdrs=$(libc_headers_dir) || die "no kernel packages under $ZCG_OUT (make kernel first)"
+mapfile -t rpms < <(for f in "${rpms[@]}"; do
+	case ${f##*/} in kernel-headers-*) [ "${f%/*}" = "$hdrs" ] || continue ;; esac
+	echo "$f"
+done)
 state=$({ echo "$keyid"; for f in "${rpms[@]}"; do stat -c '%n %s %y %i' "$f"; done; } |
 	sha256sum | cut -d' ' -f1)
 if [ -f "$repo/.state" ] && [ "$(cat "$repo/.state")" = "$state" ]; then

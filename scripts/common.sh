@@ -13,6 +13,14 @@ export ZCG_TOP ZCG_BUILD ZCG_OUT ZCG_CACHE
 log() { printf '[zcg] %s\n' "$*" >&2; }
 die() { printf '[zcg] error: %s\n' "$*" >&2; exit 1; }
 
+# The maintainer the packages name: Debian's variables, which the kernel's
+# bindeb-pkg reads too.  Set both to build packages of your own.
+export DEBFULLNAME=${DEBFULLNAME:-zcg developers}
+export DEBEMAIL=${DEBEMAIL:-zcg-dev@zcg.invalid}
+case $DEBFULLNAME$DEBEMAIL in
+*[/\\\&\<\>]*) die 'DEBFULLNAME and DEBEMAIL must not contain / \ & < >' ;;
+esac
+
 # Identity for the commits the scripts make in build trees.
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-zcg build}
 export GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-zcg-build@localhost}
@@ -110,4 +118,19 @@ export_series() {
 	git -C "$tree" rev-parse HEAD > "$tree/.git/zcg-series.head"
 	(cd "$pdir" && { cat series; sed -e '/^#/d' -e '/^$/d' series | xargs -r cat; } | sha256sum | cut -d' ' -f1) > "$tree/.git/zcg-series"
 	log "exported $(wc -l < "$pdir/series") patches to $pdir"
+}
+
+# libc_headers_dir: the kernel package directory under $ZCG_OUT whose
+# userspace headers (linux-libc-dev, kernel-headers) the repositories carry,
+# one per repository: the flavour hosts install (distro, then cloud) when
+# built, else the test kernel's.
+libc_headers_dir() {
+	local f
+	for f in distro cloud test; do
+		if [ -s "$ZCG_OUT/kernel-$f/kernelrelease" ]; then
+			echo "$ZCG_OUT/kernel-$f"
+			return 0
+		fi
+	done
+	return 1
 }

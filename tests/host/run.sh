@@ -19,7 +19,11 @@
 #   - repo-signed:apt|rpm    out/repo's InRelease and Release.gpg, every
 #                            rpm of out/rpm-repo (rpm -K) and its repomd.xml
 #                            verify with the exported key
+#   - lint:lintian|rpmlint   no lintian or rpmlint error or warning left
+#                            but those overridden with a reason
 #   - kernel-distro-config   our options survive olddefconfig (make target)
+#   - kernel-devel:rpm|deb   the test kernel's kernel-devel / linux-headers
+#                            build an out-of-tree module (extmod/)
 #   - checkpatch:<patch>     each kernel patch is checkpatch.pl --strict clean
 #   - kernel-series:<patch>  each prefix of the kernel series builds io_uring/
 #   - no-upstream-copies     no repository file is a copy of an upstream file
@@ -188,7 +192,7 @@ man_clean() {
 		groff -man -ww -z "$1" 2>&1; })
 	[ -z "$out" ] || { echo "$out"; return 1; }
 }
-for p in "$ZCG_TOP"/man/*.[37]; do
+for p in "$ZCG_TOP"/man/*.[137]; do
 	[ -f "$p" ] && check "man:${p##*/}" man_clean "$p"
 done
 if [ -n "$tree" ]; then
@@ -260,9 +264,19 @@ deb_zcg_dependency() {
 	printf 'Source: t\n\nPackage: t\nArchitecture: any\n' > "$d/debian/control"
 	deps=$(cd "$d" && dpkg-shlibdeps -O -l"$libdir" debian/t/usr/bin/t) || return 1
 	echo "a binary importing LIBURING_ZCG_1: $deps"
-	grep -q 'liburing2-zcg1 (>= 2.15-1+zcg1~)' <<< "$deps"
+	grep -q 'liburing2-zcg1 (>= 2.15-1+zcg1~)' <<< "$deps" || return 1
+	# The same as a package, for upgrade.sh: zcg-import-check.
+	mkdir -p "$d/pkg/DEBIAN" "$d/pkg/usr/bin"
+	cp "$d/debian/t/usr/bin/t" "$d/pkg/usr/bin/zcg-import-check"
+	printf '%s\n' 'Package: zcg-import-check' 'Version: 1' 'Architecture: amd64' \
+		"Maintainer: $DEBFULLNAME <$DEBEMAIL>" "Depends: ${deps#shlibs:Depends=}" \
+		'Description: imports a LIBURING_ZCG_1 symbol (zcg host tests)' > "$d/pkg/DEBIAN/control"
+	dpkg-deb -Zxz --root-owner-group --build "$d/pkg" "$scratch/zcg-import-check.deb"
 }
 check deb-depends:LIBURING_ZCG_1 deb_zcg_dependency
+
+# Upgrades, downgrades and removals in a chroot (upgrade.sh).
+import pkg- bash "$here/upgrade.sh" "$scratch/zcg-import-check.deb"
 
 # The apt repository verifies with its exported key: InRelease and
 # Release.gpg.
@@ -298,6 +312,42 @@ rpm_repo_signed() {
 }
 check repo-signed:rpm rpm_repo_signed
 
+# --- lint ----------------------------------------------------------------
+# lintian: liburing's source and binary packages (their .changes) and the
+# .debs of every kernel flavour built.  No error and no warning: what is
+# left is overridden with a reason, in debian/*.lintian-overrides for
+# liburing, in packaging/lint/lintian-kernel.tags for the kernel's own
+# bindeb-pkg packages (which carry no override file of ours).
+lint_lintian() {
+	local rc=0 d
+	lintian --tag-display-limit 0 --fail-on error,warning "$ZCG_OUT"/liburing/*.changes || rc=1
+	for d in "$ZCG_OUT"/kernel-*/; do
+		compgen -G "$d*.deb" > /dev/null || continue
+		lintian --tag-display-limit 0 --fail-on error,warning \
+			--suppress-tags-from-file "$ZCG_TOP/packaging/lint/lintian-kernel.tags" \
+			"$d"*.deb || rc=1
+	done
+	return "$rc"
+}
+check lint:lintian lint_lintian
+# rpmlint: every package of the rpm repository as hosts get it (signed),
+# liburing's SRPM included.  No error and no warning but those filtered in
+# packaging/lint/rpmlint.toml, each with its reason.
+lint_rpmlint() {
+	local out home
+	# rpmlint checks the signatures against the rpm database of
+	# ~/.rpmmacros: a scratch one that knows only the repository's key.
+	home=$scratch/rpmlint-home
+	rm -rf "$home"
+	mkdir -p "$home"
+	printf '%%_dbpath %s/rpmdb\n' "$home" > "$home/.rpmmacros"
+	HOME=$home rpm --import "$ZCG_OUT/rpm-repo/RPM-GPG-KEY-zcg" || return 1
+	out=$(HOME=$home rpmlint -c "$ZCG_TOP/packaging/lint/rpmlint.toml" "$ZCG_OUT"/rpm-repo/*.rpm 2>&1)
+	echo "$out"
+	grep -qE '^ *[0-9]+ packages and [0-9]+ specfiles checked; 0 errors, 0 warnings' <<< "$out"
+}
+check lint:rpmlint lint_rpmlint
+
 # --- kernel --------------------------------------------------------------
 check kernel-distro-config make -s -C "$ZCG_TOP" kernel-distro-config
 ktree=$ZCG_BUILD/kernel/linux
@@ -330,6 +380,30 @@ if [ -f "$ktree/scripts/checkpatch.pl" ]; then
 else
 	fail "checkpatch (no kernel tree in $ktree: run make packages first)"
 fi
+# The test kernel's kernel-devel rpm and linux-headers deb, unpacked as a
+# host has them, build an out-of-tree module (extmod/) for that release.
+extmod() {
+	local kind=$1 d=$scratch/extmod-$1 krel pkg kdir
+	krel=$(cat "$ZCG_OUT/kernel-test/kernelrelease") || return 1
+	rm -rf "$d"
+	mkdir -p "$d/root" "$d/mod"
+	case $kind in
+	rpm)
+		pkg=$(compgen -G "$ZCG_OUT/kernel-test/kernel-devel-*.rpm") || return 1
+		(cd "$d/root" && rpm2cpio "$pkg" | cpio -idm --quiet) || return 1
+		kdir=$d/root/usr/src/kernels/$krel ;;
+	deb)
+		pkg=$(compgen -G "$ZCG_OUT/kernel-test/linux-headers-*.deb") || return 1
+		dpkg-deb -x "$pkg" "$d/root" || return 1
+		kdir=$d/root/usr/src/linux-headers-$krel ;;
+	esac
+	cp "$here"/extmod/* "$d/mod/"
+	make -C "$kdir" M="$d/mod" modules || return 1
+	modinfo -F vermagic "$d/mod/zcg_hello.ko" | tee /dev/stderr | grep -q "^$krel "
+}
+check kernel-devel:rpm extmod rpm
+check kernel-devel:deb extmod deb
+
 # Each prefix of the series builds the io_uring objects (kernel-series.sh).
 import kernel-series: bash "$here/kernel-series.sh"
 
