@@ -34,6 +34,7 @@
 #   ZCG_GUEST_TSC_KHZ  the host's TSC rate in kHz (default: from the host's
 #                      kernel log or /proc/cpuinfo; 0: do not pass it)
 #   ZCG_GUEST_APPEND   extra kernel command line
+#   ZCG_GUEST_INITRD   an initramfs to boot with (the host flavours)
 #   ZCG_GUEST_QEMU_ARGS  extra QEMU options (make bench: "-icount ...")
 #   ZCG_GUEST_QUIET=1  do not echo progress lines to stderr
 #   ZCG_GUEST_WIRE     the guest's wire: two virtio-net NICs (MACs
@@ -130,6 +131,7 @@ qemu=(
 	-drive "file=$image,format=raw,if=virtio,snapshot=on"
 	-kernel "$kernel" -append "${append[*]}"
 )
+[ -n "${ZCG_GUEST_INITRD:-}" ] && qemu+=(-initrd "$ZCG_GUEST_INITRD")
 wire=${ZCG_GUEST_WIRE:-1}
 nic=${ZCG_GUEST_WIRE_NIC:-virtio-net-pci}
 runner=()

@@ -17,6 +17,8 @@
 #                        (default 300; 0 turns it off)
 #   zcg.run=bench        run zcg-bench-run --guest (bench/run.sh) instead of
 #                        the selftest; it prints its CSVs on the console
+#   zcg.modprobe=MOD     load module MOD (built by DKMS) and check lsmod; one
+#                        zcg-test: PASS|FAIL dkms-module:MOD line
 #   zcg.run=liburing     run upstream liburing's own suite instead of the
 #                        selftest (zcg-liburing-run, tests/liburing/), then
 #                        the kmemleak report as after the selftest
@@ -86,6 +88,26 @@ ulimit -Hn 524288 2>/dev/null
 # KERN_WARNING or worse and still show.
 echo "5 4 1 7" > /proc/sys/kernel/printk
 ip link set lo up || say "cannot bring lo up"
+# A kernel with modules (the host flavours) and no udev here: load the
+# drivers of the devices present (virtio-net for the wire), once.
+if [ -s "/lib/modules/$(uname -r)/modules.alias" ]; then
+	find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u |
+		xargs -r modprobe -q -a 2>/dev/null
+fi
+# zcg.modprobe=MOD (make test-host-kernel): a module DKMS built for this
+# kernel at install time must load; counted as a test.
+for arg in "${cmdline[@]}"; do
+	case $arg in
+	zcg.modprobe=*)
+		m=${arg#*=}
+		if modprobe "$m" && lsmod | grep -q "^${m//-/_} "; then
+			echo "zcg-test: PASS dkms-module:$m"
+			lsmod | grep "^${m//-/_} " | sed 's/^/zcg-init: lsmod: /'
+		else
+			echo "zcg-test: FAIL dkms-module:$m (modprobe or lsmod)"
+		fi ;;
+	esac
+done
 # The copy-free transports (wire between two namespaces over two emulated
 # NICs, dummy device): tests/guest/wire.sh; it says what is missing.
 if command -v zcg-wire >/dev/null; then

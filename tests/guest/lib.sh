@@ -63,7 +63,8 @@ guest_extract() {
 }
 
 # guest_finish ROOT OUTDIR KREL KERNEL-IN-ROOT: add the init and zcg-wire, copy the
-# installed kernel out, make OUTDIR/root.img from ROOT.  With
+# installed kernel out (and its initramfs, if any, as OUTDIR/initrd.img),
+# make OUTDIR/root.img from ROOT.  With
 # ZCG_GUEST_LIBURING_TESTS=DIR (a built upstream liburing test directory)
 # the image also gets DIR as /opt/liburing-upstream/test.
 guest_finish() {
@@ -93,6 +94,10 @@ guest_finish() {
 	cgroup2  /sys/fs/cgroup    cgroup2  nofail                             0 0
 	EOF
 	cp "$root$kernel" "$out/vmlinuz"
+	rm -f "$out/initrd.img"
+	if [ -f "$root/boot/initrd.img-$krel" ]; then
+		cp "$root/boot/initrd.img-$krel" "$out/initrd.img"
+	fi
 	log "kernel to boot: $kernel from the image ($(du -h "$out/vmlinuz" | cut -f1))"
 	echo "$krel" > "$out/kernelrelease"
 	rm -rf "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/* "$root"/tmp/* "$root"/var/tmp/*
