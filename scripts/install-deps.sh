@@ -7,8 +7,11 @@ pkgs=(
 	xz-utils zstd python3 git ccache dpkg-dev fakeroot rpm debhelper
 	# guest tests
 	qemu-system-x86 mmdebstrap e2fsprogs apt-utils
-	# signed apt and rpm repositories
-	gnupg createrepo-c
+	# signed apt and rpm repositories; rpm packages built on Debian
+	# (finish-buildroot.sh) and unpacked by the host tests
+	gnupg createrepo-c file rpm2cpio
+	# package lint (host tests)
+	lintian rpmlint
 	# man pages and script lint
 	mandoc groff shellcheck
 	# make bench: plots
