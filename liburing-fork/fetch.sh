@@ -3,6 +3,8 @@
 # package (sid), verify it, extract it under build/liburing/ and apply
 # liburing-fork/patches/series.
 # Prints the path of the patched tree on stdout; logs go to stderr.
+# With --orig, only downloads and checks the tarball and prints its path
+# (the packages and upstream's test suite are built from it, not the tree).
 #
 # apt runs with a private configuration (own sources file, lists and cache
 # under $ZCG_CACHE/liburing/apt): the host's apt sources and state are never
@@ -78,6 +80,11 @@ fetch_orig() {
 }
 
 [ -f "$orig" ] || fetch_orig
+if [ "${1:-}" = --orig ]; then
+	sha256_check "$orig" "$LIBURING_ORIG_SHA256"
+	echo "$orig"
+	exit 0
+fi
 
 # (Re-)extract when the tree is missing or was extracted from another pin.
 stamp=$ZCG_BUILD/liburing/orig.sha256

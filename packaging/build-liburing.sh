@@ -26,10 +26,8 @@ work=$ZCG_BUILD/liburing/pkg
 out=$ZCG_OUT/liburing
 
 # The pinned tarball (fetch.sh downloads and checks it).
-bash "$ZCG_TOP/liburing-fork/fetch.sh" > /dev/null
+orig=$(bash "$ZCG_TOP/liburing-fork/fetch.sh" --orig)
 upver=$LIBURING_UPSTREAM_VERSION
-orig=$ZCG_CACHE/liburing/${LIBURING_SRC_PKG}_$upver.orig.tar.gz
-sha256_check "$orig" "$LIBURING_ORIG_SHA256"
 rpmver=$(awk '$1 == "Version:" { print $2; exit }' "$spec_in")
 debver=$(dpkg-parsechangelog -l "$pkgdir/debian/changelog" -SVersion)
 [ -n "$rpmver" ] || die "no Version in $spec_in"

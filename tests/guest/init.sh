@@ -67,7 +67,7 @@ mount -a || say "some mounts failed"
 read -r uptime _ < /proc/uptime
 say "userspace at $uptime s"
 
-mode=ci timeout='' date='' run=selftest heartbeat=300 tests=()
+mode=ci timeout='' date='' run=selftest heartbeat=300 tests=() modules=()
 read -ra cmdline < /proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
@@ -78,6 +78,7 @@ for arg in "${cmdline[@]}"; do
 	zcg.tests=*) IFS=, read -ra tests <<< "${arg#*=}" ;;
 	zcg.heartbeat=*) heartbeat=${arg#*=} ;;
 	zcg.run=*) run=${arg#*=} ;;
+	zcg.modprobe=*) modules+=("${arg#*=}") ;;
 	esac
 done
 [ -n "$date" ] && date -s "@$date" >/dev/null
@@ -96,17 +97,13 @@ if [ -s "/lib/modules/$(uname -r)/modules.alias" ]; then
 fi
 # zcg.modprobe=MOD (make test-host-kernel): a module DKMS built for this
 # kernel at install time must load; counted as a test.
-for arg in "${cmdline[@]}"; do
-	case $arg in
-	zcg.modprobe=*)
-		m=${arg#*=}
-		if modprobe "$m" && lsmod | grep -q "^${m//-/_} "; then
-			echo "zcg-test: PASS dkms-module:$m"
-			lsmod | grep "^${m//-/_} " | sed 's/^/zcg-init: lsmod: /'
-		else
-			echo "zcg-test: FAIL dkms-module:$m (modprobe or lsmod)"
-		fi ;;
-	esac
+for m in "${modules[@]}"; do
+	if modprobe "$m" && lsmod | grep -q "^${m//-/_} "; then
+		echo "zcg-test: PASS dkms-module:$m"
+		lsmod | grep "^${m//-/_} " | sed 's/^/zcg-init: lsmod: /'
+	else
+		echo "zcg-test: FAIL dkms-module:$m (modprobe or lsmod)"
+	fi
 done
 # The copy-free transports (wire between two namespaces over two emulated
 # NICs, dummy device): tests/guest/wire.sh; it says what is missing.

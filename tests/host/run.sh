@@ -381,7 +381,8 @@ else
 	fail "checkpatch (no kernel tree in $ktree: run make packages first)"
 fi
 # The test kernel's kernel-devel rpm and linux-headers deb, unpacked as a
-# host has them, build an out-of-tree module (extmod/) for that release.
+# host has them, build an out-of-tree module (extmod/zcg_hello.c, with a
+# one-line Kbuild written here) for that release.
 extmod() {
 	local kind=$1 d=$scratch/extmod-$1 krel pkg kdir
 	krel=$(cat "$ZCG_OUT/kernel-test/kernelrelease") || return 1
@@ -397,7 +398,8 @@ extmod() {
 		dpkg-deb -x "$pkg" "$d/root" || return 1
 		kdir=$d/root/usr/src/linux-headers-$krel ;;
 	esac
-	cp "$here"/extmod/* "$d/mod/"
+	cp "$here/extmod/zcg_hello.c" "$d/mod/"
+	echo 'obj-m := zcg_hello.o' > "$d/mod/Kbuild"
 	make -C "$kdir" M="$d/mod" modules || return 1
 	modinfo -F vermagic "$d/mod/zcg_hello.ko" | tee /dev/stderr | grep -q "^$krel "
 }

@@ -8,15 +8,13 @@
 . "$(dirname "$0")/../../scripts/common.sh"
 . "$ZCG_TOP/liburing-fork/pin.env"
 
-# fetch.sh downloads and checks the tarball (and prepares the fork's tree).
-bash "$ZCG_TOP/liburing-fork/fetch.sh" > /dev/null
-orig=$ZCG_CACHE/liburing/${LIBURING_SRC_PKG}_$LIBURING_UPSTREAM_VERSION.orig.tar.gz
+# fetch.sh downloads and checks the tarball.
+orig=$(bash "$ZCG_TOP/liburing-fork/fetch.sh" --orig)
 top=$ZCG_BUILD/liburing-upstream
 src=$top/liburing-$LIBURING_UPSTREAM_VERSION
 stamp=$top/orig.sha256
 
 if [ "$(cat "$stamp" 2>/dev/null)" != "$LIBURING_ORIG_SHA256" ] || [ ! -f "$src/test/tests.list" ]; then
-	sha256_check "$orig" "$LIBURING_ORIG_SHA256"
 	rm -rf "$top"
 	mkdir -p "$src"
 	tar -xzf "$orig" -C "$src" --strip-components=1

@@ -8,8 +8,8 @@
 #
 # Prints one line per test on the console,
 #   zcg-liburing: pass|skip|fail|timeout NAME SECONDS s rc=STATUS
-# (exit status 0 pass, 77 skip, 124 after the timeout; an xfail* test
-# passes when it exits with 1, as in runtests.sh), the last lines of the
+# (exit status 0 pass, 77 skip, 124 after the timeout, 137 when it ignored
+# the SIGINT and was killed 10 s later), the last lines of the
 # output of each failed or timed-out test, and "zcg-liburing: done" at the
 # end.  Before each test "Running test NAME" goes to the kernel log, as
 # runtests.sh writes it, so a splat is found next to the test that caused
@@ -30,14 +30,10 @@ for t in "${tests[@]}"; do
 	timeout -s INT -k 10 "$tmo" "./$t" > "$out" 2>&1 < /dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
-	case $t:$rc in
-	xfail*:1) r=pass ;;
-	xfail*:77) r=skip ;;
-	xfail*:124 | xfail*:137) r=timeout ;;
-	xfail*) r=fail ;;
-	*:0) r=pass ;;
-	*:77) r=skip ;;
-	*:124 | *:137) r=timeout ;;
+	case $rc in
+	0) r=pass ;;
+	77) r=skip ;;
+	124 | 137) r=timeout ;;
 	*) r=fail ;;
 	esac
 	echo "zcg-liburing: $r $t $secs s rc=$rc"
