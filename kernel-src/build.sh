@@ -116,6 +116,9 @@ kmake -s bindeb-pkg KDEB_PKGVERSION="$pkgver" >/dev/null
 mv "$obj"/../linux-*"$pkgver"_*.deb "$out"/ 2>/dev/null ||
 	mv "$ZCG_BUILD"/kernel/linux-*"$pkgver"_*.deb "$out"/
 rm -f "$ZCG_BUILD"/kernel/linux-upstream_* "$ZCG_BUILD"/kernel/*.buildinfo "$ZCG_BUILD"/kernel/*.changes
+for deb in "$out"/linux-headers-*.deb; do
+	bash "$ZCG_TOP/kernel-src/headers-depends.sh" "$deb"
+done
 kmake -s binrpm-pkg RPMOPTS="--define 'packager $DEBFULLNAME <$DEBEMAIL>'" >/dev/null
 find "$obj/rpmbuild/RPMS" -name '*.rpm' -exec mv {} "$out"/ \;
 echo "$krel" > "$out/kernelrelease"
