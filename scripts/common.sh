@@ -123,10 +123,10 @@ export_series() {
 # libc_headers_dir: the kernel package directory under $ZCG_OUT whose
 # userspace headers (linux-libc-dev, kernel-headers) the repositories carry,
 # one per repository: the flavour hosts install (distro, then cloud) when
-# built, else the test kernel's.
+# built, else the test kernel's, else (make bench alone) the bench kernel's.
 libc_headers_dir() {
 	local f
-	for f in distro cloud test; do
+	for f in distro cloud test bench; do
 		if [ -s "$ZCG_OUT/kernel-$f/kernelrelease" ]; then
 			echo "$ZCG_OUT/kernel-$f"
 			return 0
