@@ -188,7 +188,8 @@ static int test_rejected_not_member(struct io_uring *ring)
 
 /*
  * GROUPS_MAX live groups (each with an open generation) fit; one more is
- * -ENOSPC with nothing sent. Flushing one frees its group and makes room.
+ * -ENOSPC with nothing sent. Flushing one frees its group and makes room;
+ * the idle group the kernel keeps does not count, and is the only one kept.
  */
 static int test_group_cap(void)
 {
@@ -244,7 +245,38 @@ static int test_group_cap(void)
 	n = zt_collect(&ring, c, 8, 1);
 	zt_check(n == 1 && c[0].user_data == 0x2000 && c[0].res == 1,
 		 "new group after one was freed");
-	/* teardown with GROUPS_MAX - 1 open generations: nothing leaks */
+	/*
+	 * 999999 is idle, and kept by the kernel as the group used last: it
+	 * takes members again, and is not live while idle, so another new
+	 * group fits once it is idle again. Only one idle group is kept: with
+	 * GROUPS_MAX live groups, 999999 is then a new group over the cap.
+	 */
+	zt_case = "idle group used again";
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 999999, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = 0x3000;
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	if (recv_n(1))
+		return T_EXIT_FAIL;
+	n = zt_collect(&ring, c, 8, 1);
+	zt_check(n == 1 && c[0].user_data == 0x3000 && c[0].res == 1,
+		 "flush of the idle group used again");
+	zt_case = "new group while one is idle";
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 777777, false);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	zt_check(io_uring_submit(&ring) == 1, "submit");
+	if (recv_n(1))
+		return T_EXIT_FAIL;
+	n = zt_drain(&ring, c, 8, ZT_QUIET_MS);
+	zt_check(n == 0, "%d CQEs for an open generation", n);
+	zt_case = "the idle group is gone at the cap";
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 999999, true);
+	if (expect_reject(&ring, sqe, -ENOSPC))
+		return T_EXIT_FAIL;
+	/* teardown with GROUPS_MAX open generations: nothing leaks */
 	io_uring_queue_exit(&ring);
 	free(c);
 	return T_EXIT_PASS;
