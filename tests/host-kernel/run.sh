@@ -6,7 +6,9 @@
 # that was interrupted), the repositories, and a guest image into which
 # apt installs from out/repo and the Debian archive of the host's apt
 # sources: initramfs-tools first, then linux-image-<release>, liburing2 and
-# zcg-tests, then linux-headers-<release>, dkms and a DKMS module package
+# zcg-tests, then linux-headers-<release>, gcc, make and openssl (named:
+# without them, as apt installs without recommends, DKMS stopped at "gcc:
+# not found"; openssl makes its signing key), dkms and a DKMS module package
 # from Debian's archive, which DKMS builds against our kernel in that apt
 # transaction (ZCG_DKMS_PKG, default openvpn-dco-dkms/trixie: trixie's
 # kernel is 6.12, so its DKMS packages are made for 6.12; bookworm's
@@ -33,7 +35,7 @@ bash "$ZCG_TOP/packaging/repo.sh"
 
 t=$(date +%s)
 ZCG_GUEST_KREL=$krel ZCG_GUEST_ARCHIVE=1 ZCG_GUEST_FIRST=initramfs-tools \
-	ZCG_GUEST_AFTER="linux-headers-$krel dkms $dkms_pkg" \
+	ZCG_GUEST_AFTER="linux-headers-$krel gcc make openssl dkms $dkms_pkg" \
 	bash "$ZCG_TOP/tests/guest/image-deb.sh" "$img" > /dev/null
 [ -s "$img/initrd.img" ] || die "no initramfs for $krel in the image"
 imgsecs=$(($(date +%s) - t))
