@@ -187,6 +187,27 @@ static int test_rejected_not_member(struct io_uring *ring)
 }
 
 /*
+ * Send one flushing member (CQE_SKIP) to group id and check that exactly
+ * its generation's CQE comes, with user_data ud and res members.
+ */
+static int flush_one(struct io_uring *ring, struct zt_cqe *c, unsigned int id,
+		     __u64 ud, int res, const char *what)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	int n;
+
+	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, id, true);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = ud;
+	zt_check(io_uring_submit(ring) == 1, "submit");
+	if (recv_n(1))
+		return T_EXIT_FAIL;
+	n = zt_collect(ring, c, 8, 1);
+	zt_check(n == 1 && c[0].user_data == ud && c[0].res == res, "%s", what);
+	return T_EXIT_PASS;
+}
+
+/*
  * GROUPS_MAX live groups (each with an open generation) fit; one more is
  * -ENOSPC with nothing sent. Flushing one frees its group and makes room;
  * the idle group the kernel keeps does not count, and is the only one kept.
@@ -224,27 +245,11 @@ static int test_group_cap(void)
 	if (expect_reject(&ring, sqe, -ENOSPC))
 		return T_EXIT_FAIL;
 	/* an existing group still takes members */
-	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 1000, true);
-	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-	sqe->user_data = 0x1000;
-	zt_check(io_uring_submit(&ring) == 1, "submit");
-	if (recv_n(1))
+	if (flush_one(&ring, c, 1000, 0x1000, 2, "flush of a live group"))
 		return T_EXIT_FAIL;
-	n = zt_collect(&ring, c, 8, 1);
-	zt_check(n == 1 && c[0].user_data == 0x1000 && c[0].res == 2,
-		 "flush of a live group");
 	/* its group is gone once posted: a new group fits again */
-	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 999999, true);
-	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-	sqe->user_data = 0x2000;
-	zt_check(io_uring_submit(&ring) == 1, "submit");
-	if (recv_n(1))
+	if (flush_one(&ring, c, 999999, 0x2000, 1, "new group after one was freed"))
 		return T_EXIT_FAIL;
-	n = zt_collect(&ring, c, 8, 1);
-	zt_check(n == 1 && c[0].user_data == 0x2000 && c[0].res == 1,
-		 "new group after one was freed");
 	/*
 	 * 999999 is idle, and kept by the kernel as the group used last: it
 	 * takes members again, and is not live while idle, so another new
@@ -252,16 +257,8 @@ static int test_group_cap(void)
 	 * GROUPS_MAX live groups, 999999 is then a new group over the cap.
 	 */
 	zt_case = "idle group used again";
-	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 999999, true);
-	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-	sqe->user_data = 0x3000;
-	zt_check(io_uring_submit(&ring) == 1, "submit");
-	if (recv_n(1))
+	if (flush_one(&ring, c, 999999, 0x3000, 1, "flush of the idle group used again"))
 		return T_EXIT_FAIL;
-	n = zt_collect(&ring, c, 8, 1);
-	zt_check(n == 1 && c[0].user_data == 0x3000 && c[0].res == 1,
-		 "flush of the idle group used again");
 	zt_case = "new group while one is idle";
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_send_zc_group(sqe, tx, buf, LEN, 0, 0, 777777, false);
