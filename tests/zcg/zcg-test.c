@@ -715,7 +715,14 @@ int zt_zc_copied(struct io_uring *ring, int tx, int rx, int type,
 		fprintf(stderr, "zt_zc_copied: no SQE\n");
 		return -1;
 	}
-	io_uring_prep_send_zc(sqe, tx, buf, len, 0, IORING_SEND_ZC_REPORT_USAGE);
+	/*
+	 * MSG_WAITALL: a nonblocking TCP send may take only part of the buffer
+	 * (seen over the wire with 64 KiB and a small send buffer); without it
+	 * the request completes short, with it io_uring sends the rest.
+	 */
+	io_uring_prep_send_zc(sqe, tx, buf, len,
+			      type == SOCK_STREAM ? MSG_WAITALL : 0,
+			      IORING_SEND_ZC_REPORT_USAGE);
 	sqe->user_data = 0x2c0b1eedULL;
 	if (io_uring_submit(ring) != 1) {
 		fprintf(stderr, "zt_zc_copied: submit failed\n");
