@@ -679,7 +679,8 @@ def main():
     out.append("- zcg kernel: `%s`; unpatched baseline: `%s`" % (zcg, base or "none"))
     if prev:
         out.append("- earlier series: `%s`" % prev)
-    for k in ("qemu", "wire", "base", "rounds", "time", "host"):
+    for k in ("qemu", "wire", "tcp buffers", "guest command line", "base", "rounds", "time",
+              "host"):
         if k in settings:
             out.append("- %s: %s" % (k, settings[k]))
     info = run_info(os.path.join(d, "raw.csv"))

@@ -185,6 +185,9 @@ done
 		echo "qemu: TCG (multi-threaded, no -icount)"
 	fi
 	echo "wire: ${ZCG_BENCH_WIRE:-1} (tests/guest/boot.sh ZCG_GUEST_WIRE)"
+	sockbuf=$(sed -n 's/.*zcg\.bench_sockbuf=\([^ ]*\).*/\1/p' <<< "${ZCG_BENCH_APPEND:-}")
+	echo "tcp buffers: ${sockbuf:-4M} (zcg-bench --sockbuf; 0: autotuning)"
+	[ -n "${ZCG_BENCH_APPEND:-}" ] && echo "guest command line: ${ZCG_BENCH_APPEND}"
 	[ -z "$base_rev" ] || echo "base: the kernel series of $(git -C "$ZCG_TOP" log -1 --format='%h (%s)' "$base_rev")"
 	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 } > "$out/settings.txt"
