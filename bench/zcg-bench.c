@@ -330,14 +330,27 @@ static bool parse_transport(const char *s, enum transport *t)
 	return false;
 }
 
-static unsigned parse_size(const char *s)
+/*
+ * A byte count with an optional K (and, if m_ok, M) suffix into *v; false
+ * if something else follows the number.
+ */
+static bool parse_bytes(const char *s, bool m_ok, unsigned long *v)
 {
 	char *end;
-	unsigned long v = strtoul(s, &end, 10);
 
+	*v = strtoul(s, &end, 10);
 	if (*end == 'K' || *end == 'k')
-		v *= 1024, end++;
-	if (*end || !v || v > (1U << 20))
+		*v *= 1024, end++;
+	else if (m_ok && (*end == 'M' || *end == 'm'))
+		*v *= 1024 * 1024, end++;
+	return !*end;
+}
+
+static unsigned parse_size(const char *s)
+{
+	unsigned long v;
+
+	if (!parse_bytes(s, false, &v) || !v || v > (1U << 20))
 		die("bad message size '%s' (1..1M, K suffix allowed)", s);
 	return v;
 }
@@ -345,14 +358,9 @@ static unsigned parse_size(const char *s)
 /* a buffer size: 0 or 4K..1G, K and M suffixes allowed */
 static unsigned sockbuf_arg(const char *s)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long v;
 
-	if (*end == 'K' || *end == 'k')
-		v *= 1024, end++;
-	else if (*end == 'M' || *end == 'm')
-		v *= 1024 * 1024, end++;
-	if (*end || (v && (v < 4096 || v > (1UL << 30))))
+	if (!parse_bytes(s, true, &v) || (v && (v < 4096 || v > (1UL << 30))))
 		die("bad --sockbuf '%s' (0 or 4K..1G, K and M suffixes allowed)", s);
 	return v;
 }
