@@ -83,7 +83,9 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 # Relative paths in the hash: a fresh clone elsewhere still hits the cache.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ZCG_TOP}
 [ -d /usr/lib/ccache ] && export PATH=/usr/lib/ccache:$PATH
-export KBUILD_BUILD_USER=zcg KBUILD_BUILD_HOST=zcg
+# The "user@host" of the kernel's version banner (/proc/version): the
+# maintainer address the packages carry, not a placeholder.
+export KBUILD_BUILD_USER=${DEBEMAIL%@*} KBUILD_BUILD_HOST=${DEBEMAIL#*@}
 # The host programs that linux-headers ships (fixdep, modpost, objtool...)
 # are linked stripped, as a distribution ships binaries (lintian).
 export HOSTLDFLAGS="${HOSTLDFLAGS:+$HOSTLDFLAGS }-s"
