@@ -185,8 +185,6 @@ done
 		echo "qemu: TCG (multi-threaded, no -icount)"
 	fi
 	echo "wire: ${ZCG_BENCH_WIRE:-1} (tests/guest/boot.sh ZCG_GUEST_WIRE)"
-	sockbuf=$(sed -n 's/.*zcg\.bench_sockbuf=\([^ ]*\).*/\1/p' <<< "${ZCG_BENCH_APPEND:-}")
-	echo "tcp buffers: ${sockbuf:-4M} (zcg-bench --sockbuf; 0: autotuning)"
 	[ -n "${ZCG_BENCH_APPEND:-}" ] && echo "guest command line: ${ZCG_BENCH_APPEND}"
 	[ -z "$base_rev" ] || echo "base: the kernel series of $(git -C "$ZCG_TOP" log -1 --format='%h (%s)' "$base_rev")"
 	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
@@ -245,6 +243,10 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 [ -s "$out/raw.csv" ] || die "no benchmark results"
+# the TCP buffers as zcg-bench reports them (its --sockbuf, or its default)
+sockbuf=$(cat "$out"/guest-*.log | tr -d '\r' |
+	sed -n 's/^zcg-bench: kernel .*, tcp buffers \(.*\)$/\1/p' | sort -u | paste -sd/)
+echo "tcp buffers: ${sockbuf:-not reported} (zcg-bench --sockbuf)" >> "$out/settings.txt"
 labels=()
 for k in $kernels; do
 	labels+=("$k=${krel[$k]}")

@@ -1832,11 +1832,16 @@ int main(int argc, char **argv)
 	if (!results)
 		die("out of memory");
 
-	if (!opt_quiet)
+	if (!opt_quiet) {
+		char sockbuf[32] = "autotuned";
+
+		if (opt_sockbuf)
+			snprintf(sockbuf, sizeof(sockbuf), "%u B", opt_sockbuf);
 		fprintf(stderr, "zcg-bench: kernel %s, %u rows x %u rounds, %.2f s + %.2f s "
-			"warm-up each, batch %u, pool %u, cpus %d,%d\n", kernel, nr_rows,
-			opt_rounds, opt_time, opt_warmup, opt_batch, opt_pool,
-			opt_cpu_tx, opt_cpu_rx);
+			"warm-up each, batch %u, pool %u, cpus %d,%d, tcp buffers %s\n",
+			kernel, nr_rows, opt_rounds, opt_time, opt_warmup, opt_batch,
+			opt_pool, opt_cpu_tx, opt_cpu_rx, sockbuf);
+	}
 
 	for (unsigned round = 0; round < opt_rounds; round++) {
 		/* odd rounds run the rows backwards: slow drift of the machine
