@@ -124,11 +124,18 @@ build_kernel() {
 
 # extract LOG NAME: the file NAME printed between the markers of
 # zcg-bench-run --print, without carriage returns and console noise.
+# The kernel may print on the same serial console (printk.time=1: each of
+# its lines starts with "[ seconds.micros] "), also in the middle of a CSV
+# line, which then goes on after the kernel's line: cut such a line out and
+# join the two halves.
 extract() {
 	tr -d '\r' < "$1" | awk -v f="$2" '
 		$0 == "--- zcg-bench-file " f " begin ---" { on = 1; next }
-		$0 == "--- zcg-bench-file " f " end ---" { on = 0; next }
-		on && /^[^ \[]+,/ { print }'
+		$0 == "--- zcg-bench-file " f " end ---" { on = 0; part = ""; next }
+		!on { next }
+		{ $0 = part $0; part = "" }
+		match($0, /\[ *[0-9]+\.[0-9]+\] /) { part = substr($0, 1, RSTART - 1); next }
+		/^[^ \[]+,/ { print }'
 }
 
 for k in $kernels; do
