@@ -106,6 +106,8 @@ kmake() {
 phase_time "kernel-$name source+config" "$t0"
 start=$(date +%s)
 kmake olddefconfig >/dev/null
+# make resumes a killed build, but for objects it left half made
+bash "$ZCG_TOP/kernel-src/drop-partial-objects.sh" "$obj" >&2
 kmake -s all
 krel=$(kmake -s kernelrelease)
 log "built $krel in $(( $(date +%s) - start )) s"
