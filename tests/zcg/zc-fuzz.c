@@ -52,6 +52,12 @@
 #define NTHREAD		3
 #define NSOCK		4
 #define NGROUP		6
+/*
+ * The largest group id an SQE may carry: ids above NGROUP come with a
+ * stray GROUP flag (a group id without it is invalid, but the random
+ * ioprio bit may set it), and the kernel takes any non-zero id.
+ */
+#define MAXGROUP	100
 #define MAXREQ		(1 << 17)
 #define MAXPENDING	256
 #define REGLEN		(64 * 1024)
@@ -92,9 +98,9 @@ struct fuzz {
 	struct req *reqs;
 	unsigned long next_id;
 	long pending;
-	int open_count[NGROUP + 1];
-	bool open_report[NGROUP + 1];
-	int flushes[NGROUP + 1], posted[NGROUP + 1];
+	int open_count[MAXGROUP + 1];
+	bool open_report[MAXGROUP + 1];
+	int flushes[MAXGROUP + 1], posted[MAXGROUP + 1];
 	struct msghdr msgs[NMSG];
 	struct iovec iovs[NMSG];
 	unsigned msg_next;
@@ -435,7 +441,7 @@ static void queue_one(struct fuzz *f, bool last)
 		if (!rnd(f, 60))
 			ioprio |= IORING_SEND_ZC_GROUP_FLUSH;
 		if (!rnd(f, 60))
-			group = 1 + rnd(f, 100);
+			group = 1 + rnd(f, MAXGROUP);
 	}
 	if (!rnd(f, 60))
 		ioprio |= 1U << (1 + rnd(f, 15));	/* maybe one we do not know */
@@ -540,7 +546,7 @@ static int drain(struct fuzz *f)
 	long long end;
 	int g, n = 0;
 
-	for (g = 1; g <= NGROUP; g++) {
+	for (g = 1; g <= MAXGROUP; g++) {
 		struct io_uring_sqe *sqe;
 		unsigned long id;
 		struct req *r;
