@@ -679,8 +679,8 @@ def main():
     out.append("- zcg kernel: `%s`; unpatched baseline: `%s`" % (zcg, base or "none"))
     if prev:
         out.append("- earlier series: `%s`" % prev)
-    for k in ("qemu", "wire", "tcp buffers", "guest command line", "base", "rounds", "time",
-              "host"):
+    for k in ("qemu", "wire", "tcp buffers", "guest command line", "base", "rounds",
+              "one-CPU boots", "time", "host"):
         if k in settings:
             out.append("- %s: %s" % (k, settings[k]))
     info = run_info(os.path.join(d, "raw.csv"))
@@ -693,8 +693,9 @@ def main():
                "and fails if a notification reports ZC_COPIED, or if the device's TX "
                "counter grew by less than the payload); tcp, udp and veth are copying paths, where "
                "every zero-copy skb is copied when it is delivered to the local socket")
-    out.append("- sender and receiver in separate processes pinned to CPUs 0 and 1; "
-               "the receiver discards the data (MSG_TRUNC); 256 buffers per sender "
+    out.append("- sender and receiver in separate processes pinned to CPUs 0 and 1 "
+               "(the transports of the one-CPU boots, if any: the sender alone, on the "
+               "guest's one CPU); the receiver discards the data (MSG_TRUNC); 256 buffers per sender "
                "(registered for the zero-copy modes), 32 SQEs per submission; a buffer "
                "is reused only after its notification (or its group's)")
     out.append("- rings: `defer` = DEFER_TASKRUN + SINGLE_ISSUER, `default` = no setup "

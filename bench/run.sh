@@ -20,7 +20,8 @@
 #      median and min..max over the rounds), crosscheck.csv, results.md and
 #      the PNG plots (bench/report.py).
 # Each round is one boot per kernel, the kernels alternating (ABBA), each
-# boot one zcg-bench round over every row.
+# boot one zcg-bench round over every row; the udp-dummy rows (sender only)
+# run in a boot of their own with one guest CPU (ZCG_BENCH_SOLO, below).
 #
 # The guests run with QEMU's -icount (TCG with instruction counting): the
 # guest's clock then advances with the instructions it executes, not with
@@ -42,6 +43,12 @@
 #   ZCG_BENCH_APPEND   more kernel command line for the guests, e.g.
 #                      "zcg.bench_transports=tcp zcg.bench_sizes=4K"
 #   ZCG_BENCH_REBUILD=1  build the kernels even when their inputs are unchanged
+#   ZCG_BENCH_SOLO     transports whose rows run in a guest with one CPU, in
+#                      a boot of their own (default udp-dummy; empty: every
+#                      row in the two-CPU boot). A two-CPU guest under
+#                      -icount runs sender-only rows 1.27 times faster in
+#                      stretches that come and go (bench/README.md, "The
+#                      fast rounds of udp-dummy"); one CPU never did
 #   ZCG_BENCH_WIRE     the guests' wire (boot.sh's ZCG_GUEST_WIRE; default 1:
 #                      two virtio-net NICs on bridged taps in a host network
 #                      namespace of their own; needs /dev/net/tun)
@@ -196,54 +203,88 @@ done
 	[ -z "$base_rev" ] || echo "base: the kernel series of $(git -C "$ZCG_TOP" log -1 --format='%h (%s)' "$base_rev")"
 	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 } > "$out/settings.txt"
+# The transports of the run (zcg-bench's default, or the guest command
+# line's zcg.bench_transports=), split into the one-CPU boot's and the rest.
+selected=udp-dummy,wire-tcp,wire-udp,tcp,udp,veth
+if [[ " ${ZCG_BENCH_APPEND:-} " =~ \ zcg\.bench_transports=([^ ]+)\  ]]; then
+	selected=${BASH_REMATCH[1]}
+fi
+solo_tr='' main_tr=''
+IFS=, read -ra tr_list <<< "$selected"
+for t in "${tr_list[@]}"; do
+	[ "$t" = wire ] && t=wire-tcp,wire-udp
+	if [[ ",${ZCG_BENCH_SOLO-udp-dummy}," == *",$t,"* ]]; then
+		solo_tr+=${solo_tr:+,}$t
+	else
+		main_tr+=${main_tr:+,}$t
+	fi
+done
+[ -z "$solo_tr" ] ||
+	echo "one-CPU boots: $solo_tr (a boot of its own per kernel and round, ZCG_BENCH_SOLO)" >> "$out/settings.txt"
+
+# boot_part KERNEL ROUND PART TRANSPORTS CPUS XTIME REVERSE: one boot of
+# the kernel's image running zcg-bench over TRANSPORTS; its log is
+# guest-KERNEL-ROUND[-PART].log, its CSVs go to out/bench/KERNEL/ and its
+# runs to raw.csv.
+boot_part() {
+	local k=$1 r=$2 part=$3 tr=$4 cpus=$5 x=$6 rev=$7
+	local img=$ZCG_BUILD/guest/$k glog sfx='' p='' rc=0 t hdr f
+	[ -n "$part" ] && sfx=-$part
+	glog=$out/guest-$k-$r$sfx.log
+	# a profile runs in the boot of its transport
+	[[ -n "$prof" && ",$tr," == *",${prof%%:*},"* ]] && p=$prof
+	log "round $r/$rounds: ${krel[$k]}${part:+ ($part: $tr, $cpus CPU)} (about $est s, limit $limit s), log $glog"
+	t=$(date +%s)
+	ZCG_GUEST_TIMEOUT=$limit ZCG_GUEST_QEMU_ARGS=$qemu_args ZCG_GUEST_SMP=$cpus \
+	ZCG_GUEST_WIRE=${ZCG_BENCH_WIRE:-1} \
+	ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev${p:+ zcg.bench_profile=$p} ${ZCG_BENCH_APPEND:-} zcg.bench_transports=$tr" \
+		bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
+	times+=("guest $k round $r$sfx: $(($(date +%s) - t)) s")
+	grep -a 'zcg-bench: \[' "$glog" | tr -d '\r' | sed 's/^/[zcg]   /' | tail -n 2 >&2 || true
+	mkdir -p "$out/$k"
+	if [ -n "$p" ]; then
+		tr -d '\r' < "$glog" | awk '
+			/^--- zcg-bench-profile .* begin ---$/ { on = 1 }
+			on { print }
+			/^--- zcg-bench-profile .* end ---$/ { on = 0 }' \
+			> "$out/profile-$k-$r.txt"
+	fi
+	for f in bench.csv bench-raw.csv crosscheck.csv; do
+		extract "$glog" "$f" > "$out/$k/${f%.csv}-$r$sfx.csv"
+	done
+	if [ "$rc" -ne 0 ] || ! grep -aq 'zcg-guest-done: rc=0' "$glog" ||
+	   [ ! -s "$out/$k/bench-raw-$r$sfx.csv" ]; then
+		log "benchmark guest ${krel[$k]} round $r$sfx failed (boot status $rc); see $glog"
+		failed=1
+		return
+	fi
+	# every run of every boot, numbered by round, under one header
+	hdr=1
+	[ -s "$out/raw.csv" ] && hdr=0
+	awk -F, -v OFS=, -v r="$r" -v hdr="$hdr" \
+		'NR == 1 { if (hdr) print; next } { $7 = r; print }' \
+		"$out/$k/bench-raw-$r$sfx.csv" >> "$out/raw.csv"
+	if [ -s "$out/$k/crosscheck-$r$sfx.csv" ]; then
+		if [ -s "$out/crosscheck.csv" ]; then
+			tail -n +2 "$out/$k/crosscheck-$r$sfx.csv" >> "$out/crosscheck.csv"
+		else
+			cp "$out/$k/crosscheck-$r$sfx.csv" "$out/crosscheck.csv"
+		fi
+	fi
+}
+
 read -ra order <<< "$kernels"
 failed=0
 for ((r = 1; r <= rounds; r++)); do
 	for k in "${order[@]}"; do
-		img=$ZCG_BUILD/guest/$k
-		glog=$out/guest-$k-$r.log
 		x=0 rev=0
 		[ "$r" = 1 ] && x=$xtime
 		[ $((r % 2)) = 0 ] && rev=1
-		log "round $r/$rounds: ${krel[$k]} (about $est s, limit $limit s), log $glog"
-		t=$(date +%s)
-		rc=0
-		ZCG_GUEST_TIMEOUT=$limit ZCG_GUEST_QEMU_ARGS=$qemu_args \
-		ZCG_GUEST_WIRE=${ZCG_BENCH_WIRE:-1} \
-		ZCG_GUEST_APPEND="zcg.run=bench zcg.bench_time=$time_s zcg.bench_rounds=1 zcg.bench_xtime=$x zcg.bench_reverse=$rev${prof:+ zcg.bench_profile=$prof} ${ZCG_BENCH_APPEND:-}" \
-			bash "$ZCG_TOP/tests/guest/boot.sh" "$img/root.img" "$img/vmlinuz" "$glog" full || rc=$?
-		times+=("guest $k round $r: $(($(date +%s) - t)) s")
-		grep -a 'zcg-bench: \[' "$glog" | tr -d '\r' | sed 's/^/[zcg]   /' | tail -n 2 >&2 || true
-		mkdir -p "$out/$k"
-		if [ -n "$prof" ]; then
-			tr -d '\r' < "$glog" | awk '
-				/^--- zcg-bench-profile .* begin ---$/ { on = 1 }
-				on { print }
-				/^--- zcg-bench-profile .* end ---$/ { on = 0 }' \
-				> "$out/profile-$k-$r.txt"
-		fi
-		for f in bench.csv bench-raw.csv crosscheck.csv; do
-			extract "$glog" "$f" > "$out/$k/${f%.csv}-$r.csv"
-		done
-		if [ "$rc" -ne 0 ] || ! grep -aq 'zcg-guest-done: rc=0' "$glog" ||
-		   [ ! -s "$out/$k/bench-raw-$r.csv" ]; then
-			log "benchmark guest ${krel[$k]} round $r failed (boot status $rc); see $glog"
-			failed=1
-			continue
-		fi
-		# every run of every boot, numbered by round, under one header
-		hdr=1
-		[ -s "$out/raw.csv" ] && hdr=0
-		awk -F, -v OFS=, -v r="$r" -v hdr="$hdr" \
-			'NR == 1 { if (hdr) print; next } { $7 = r; print }' \
-			"$out/$k/bench-raw-$r.csv" >> "$out/raw.csv"
-		if [ -s "$out/$k/crosscheck-$r.csv" ]; then
-			if [ -s "$out/crosscheck.csv" ]; then
-				tail -n +2 "$out/$k/crosscheck-$r.csv" >> "$out/crosscheck.csv"
-			else
-				cp "$out/$k/crosscheck-$r.csv" "$out/crosscheck.csv"
-			fi
-		fi
+		# the cross-check (loopback TCP) runs in the two-CPU boot if any
+		xs=0
+		[ -n "$main_tr" ] || xs=$x
+		[ -z "$solo_tr" ] || boot_part "$k" "$r" solo "$solo_tr" 1 "$xs" "$rev"
+		[ -z "$main_tr" ] || boot_part "$k" "$r" '' "$main_tr" "${ZCG_GUEST_SMP:-2}" "$x" "$rev"
 	done
 	# ABBA: the next round starts with the kernel that ran last
 	mapfile -t order < <(printf '%s\n' "${order[@]}" | tac)
