@@ -367,19 +367,32 @@ static int ring_up(struct fuzz *f)
 	return 0;
 }
 
-/* Close (sometimes with a reset) and reopen connection i, updating the
- * registered file, while sends on it may be in flight. */
+/*
+ * Close (sometimes with a reset) and reopen connection i, updating the
+ * registered file, while sends on it may be in flight.
+ *
+ * The new sockets take over the old descriptor numbers with dup2(), which
+ * closes the old sockets: a request that is yet to look up its plain fd
+ * (an SQE the SQPOLL thread has not taken yet, an IOSQE_ASYNC one in
+ * io-wq) finds connection i, old or new. Closing first would free the
+ * numbers for the sockets zt_socket_pair() makes, its listener included,
+ * and a POLL_FIRST send on a listening socket waits for POLLOUT forever.
+ */
 static int reopen_socket(struct fuzz *f, int i)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int ret;
+	int old_tx = f->tx[i], old_rx = f->rx[i], ret;
 
 	if (rnd(f, 2))
-		setsockopt(f->rx[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(f->rx[i]);
-	close(f->tx[i]);
+		setsockopt(old_rx, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (open_socket(f, i))
 		return -1;
+	if (dup2(f->rx[i], old_rx) < 0 || dup2(f->tx[i], old_tx) < 0)
+		return violation(f, 0, NULL, "dup2: %s", strerror(errno));
+	close(f->rx[i]);
+	close(f->tx[i]);
+	f->rx[i] = old_rx;
+	f->tx[i] = old_tx;
 	ret = io_uring_register_files_update(&f->ring, i, &f->tx[i], 1);
 	if (ret != 1)
 		return violation(f, 0, NULL, "files update: %d", ret);
