@@ -189,20 +189,6 @@ rm -rf "$out"/results.csv "$out"/raw.csv "$out"/crosscheck.csv "$out"/guest-*.lo
 for k in $kernels; do
 	rm -rf "${out:?}/$k"
 done
-# what report.py prints about the run
-{
-	echo "rounds: $rounds (one boot per kernel and round, kernels alternating ABBA)"
-	echo "time: $time_s guest seconds per row and round"
-	if [ -n "$qemu_args" ]; then
-		echo "qemu: TCG with $qemu_args"
-	else
-		echo "qemu: TCG (multi-threaded, no -icount)"
-	fi
-	echo "wire: ${ZCG_BENCH_WIRE:-1} (tests/guest/boot.sh ZCG_GUEST_WIRE)"
-	[ -n "${ZCG_BENCH_APPEND:-}" ] && echo "guest command line: ${ZCG_BENCH_APPEND}"
-	[ -z "$base_rev" ] || echo "base: the kernel series of $(git -C "$ZCG_TOP" log -1 --format='%h (%s)' "$base_rev")"
-	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-} > "$out/settings.txt"
 # The transports of the run (zcg-bench's default, or the guest command
 # line's zcg.bench_transports=), split into the one-CPU boot's and the rest.
 selected=udp-dummy,wire-tcp,wire-udp,tcp,udp,veth
@@ -219,9 +205,27 @@ for t in "${tr_list[@]}"; do
 		main_tr+=${main_tr:+,}$t
 	fi
 done
-[ -z "$solo_tr" ] ||
-	echo "one-CPU boots: $solo_tr (a boot of its own per kernel and round, ZCG_BENCH_SOLO)" >> "$out/settings.txt"
 
+# what report.py prints about the run
+{
+	if [ -n "$solo_tr" ] && [ -n "$main_tr" ]; then
+		echo "rounds: $rounds (two boots per kernel and round, kernels alternating ABBA)"
+	else
+		echo "rounds: $rounds (one boot per kernel and round, kernels alternating ABBA)"
+	fi
+	[ -z "$solo_tr" ] ||
+		echo "one-CPU boots: $solo_tr (a boot of its own per kernel and round, ZCG_BENCH_SOLO)"
+	echo "time: $time_s guest seconds per row and round"
+	if [ -n "$qemu_args" ]; then
+		echo "qemu: TCG with $qemu_args"
+	else
+		echo "qemu: TCG (multi-threaded, no -icount)"
+	fi
+	echo "wire: ${ZCG_BENCH_WIRE:-1} (tests/guest/boot.sh ZCG_GUEST_WIRE)"
+	[ -n "${ZCG_BENCH_APPEND:-}" ] && echo "guest command line: ${ZCG_BENCH_APPEND}"
+	[ -z "$base_rev" ] || echo "base: the kernel series of $(git -C "$ZCG_TOP" log -1 --format='%h (%s)' "$base_rev")"
+	echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+} > "$out/settings.txt"
 # boot_part KERNEL ROUND PART TRANSPORTS CPUS XTIME REVERSE: one boot of
 # the kernel's image running zcg-bench over TRANSPORTS; its log is
 # guest-KERNEL-ROUND[-PART].log, its CSVs go to out/bench/KERNEL/ and its
